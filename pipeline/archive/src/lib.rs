@@ -10,10 +10,12 @@ pub mod fixity;
 pub mod layout;
 pub mod lock;
 pub mod manifest;
+pub mod progress;
 pub mod site;
 pub mod slug;
 
 pub use layout::{Archive, PhotosetDir, SiteDir};
 pub use manifest::{Manifest, Sha256Hex, sha256_file, sha256_hex};
+pub use progress::{NoProgress, Progress};
 pub use site::{Localized, SiteMeta};
 pub use slug::{Slug, SlugError};

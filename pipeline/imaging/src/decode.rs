@@ -9,7 +9,7 @@ use image::{DynamicImage, ImageReader, Limits, RgbImage};
 use crate::format::FileKind;
 
 /// Why an image could not be decoded.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
     /// The file ends before the image data does.
     #[error("the file is truncated (it ends before the image data does): copy it again from the camera or phone")]

@@ -1,0 +1,62 @@
+//! What a build works on: the photos of the archive's sites, as listed in
+//! their manifests and records.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use heritage_archive::{Archive, Sha256Hex, SiteDir, Slug};
+use heritage_ingest::PhotosetRecord;
+
+/// One original photo, as the stages see it.
+#[derive(Debug, Clone)]
+pub struct PhotoInput {
+    /// The site's slug.
+    pub site: Slug,
+    /// The photo set id.
+    pub photoset: String,
+    /// Path below `originals/`.
+    pub path: String,
+    /// SHA-256 of the original (the content address).
+    pub sha256: Sha256Hex,
+    /// Where the original is on disk.
+    pub original: PathBuf,
+    /// EXIF orientation, 1 to 8.
+    pub orientation: u8,
+}
+
+impl PhotoInput {
+    /// `<site>/<photoset>/<path>`, for messages.
+    pub fn label(&self) -> String {
+        format!("{}/{}/{}", self.site, self.photoset, self.path)
+    }
+}
+
+/// Every photo of `sites`, in a stable order.
+pub fn photos_of(sites: &[SiteDir]) -> Result<Vec<PhotoInput>> {
+    let mut photos = Vec::new();
+    for site in sites {
+        for photoset in site.photosets()? {
+            let record = PhotosetRecord::load(&photoset)?;
+            for (path, sha256) in photoset.manifest()?.iter() {
+                let orientation = record.photos.iter().find(|p| &p.path == path).map_or(1, |p| p.orientation());
+                photos.push(PhotoInput {
+                    site: site.slug().clone(),
+                    photoset: photoset.id().to_string(),
+                    path: path.clone(),
+                    sha256: sha256.clone(),
+                    original: photoset.original(path),
+                    orientation,
+                });
+            }
+        }
+    }
+    Ok(photos)
+}
+
+/// The sites to build: the one named, or all.
+pub fn select_sites(archive: &Archive, only: Option<&Slug>) -> Result<Vec<SiteDir>> {
+    match only {
+        Some(slug) => Ok(vec![archive.site(slug)?]),
+        None => archive.sites(),
+    }
+}

@@ -1,0 +1,110 @@
+//! `heritage build`: derived files for every photo of an archive, made by
+//! a DAG of cached stages. Outputs live in `build/<stage>/<key>/`, keyed by
+//! the content of their inputs, so only what changed is rebuilt.
+
+pub mod dag;
+pub mod inputs;
+pub mod thumbnails;
+
+use anyhow::Result;
+use heritage_archive::cache::BuildCache;
+use heritage_archive::{Archive, Progress, Slug};
+use serde::Serialize;
+
+pub use dag::{Job, Stage, StageReport};
+pub use inputs::PhotoInput;
+pub use thumbnails::Thumbnails;
+
+/// What to build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Only this site (all sites when `None`).
+    pub site: Option<Slug>,
+    /// List what would run without running it.
+    pub dry_run: bool,
+}
+
+/// What a build did, stage by stage.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BuildReport {
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// One report a stage, in the order they ran.
+    pub stages: Vec<StageReport>,
+    /// In a dry run: the jobs that would run, as `stage: label`.
+    pub would_run: Vec<String>,
+    /// Temporaries of killed builds that were cleaned up.
+    pub cleaned_temporaries: usize,
+}
+
+impl BuildReport {
+    /// Jobs run (or that would run) in all stages.
+    pub fn built(&self) -> usize {
+        self.stages.iter().map(|s| s.built).sum()
+    }
+
+    /// Jobs in all stages.
+    pub fn total(&self) -> usize {
+        self.stages.iter().map(|s| s.total).sum()
+    }
+
+    /// Jobs that failed in all stages.
+    pub fn failed(&self) -> usize {
+        self.stages.iter().map(|s| s.failed.len()).sum()
+    }
+}
+
+/// The stages of a build, in no particular order.
+pub struct Pipeline {
+    thumbnails: Thumbnails,
+}
+
+impl Default for Pipeline {
+    fn default() -> Pipeline {
+        Pipeline { thumbnails: Thumbnails::default() }
+    }
+}
+
+impl Pipeline {
+    /// Every stage.
+    pub fn stages(&self) -> Vec<&dyn Stage> {
+        vec![&self.thumbnails]
+    }
+}
+
+/// Builds what is missing for the selected sites. Takes the archive lock
+/// (unless `dry_run`), so two builds never run at once.
+pub fn build(archive: &Archive, options: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport> {
+    let _lock = if options.dry_run { None } else { Some(archive.lock("the build")?) };
+    let cache = BuildCache::new(archive.build_dir());
+    let mut report = BuildReport { dry_run: options.dry_run, ..Default::default() };
+    if !options.dry_run {
+        report.cleaned_temporaries = cache.remove_stale_temps()?;
+    }
+    let sites = inputs::select_sites(archive, options.site.as_ref())?;
+    let photos = inputs::photos_of(&sites)?;
+    let pipeline = Pipeline::default();
+    let stages = pipeline.stages();
+    for stage in dag::ordered(&stages)? {
+        let (stage_report, labels) = dag::run_stage(stage, &photos, &cache, options.dry_run, progress)?;
+        if options.dry_run {
+            report.would_run.extend(labels.into_iter().map(|l| format!("{}: {l}", stage.name())));
+        }
+        report.stages.push(stage_report);
+    }
+    Ok(report)
+}
+
+/// For each stage, how many of a site's jobs are done (for `status`).
+pub fn progress_of_site(archive: &Archive, slug: &Slug) -> Result<Vec<(String, usize, usize)>> {
+    let cache = BuildCache::new(archive.build_dir());
+    let photos = inputs::photos_of(&[archive.site(slug)?])?;
+    let pipeline = Pipeline::default();
+    let mut out = Vec::new();
+    for stage in dag::ordered(&pipeline.stages())? {
+        let jobs = stage.plan(&photos)?;
+        let done = jobs.iter().filter(|j| cache.contains(stage.name(), &j.key)).count();
+        out.push((stage.name().to_string(), done, jobs.len()));
+    }
+    Ok(out)
+}

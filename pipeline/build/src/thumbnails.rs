@@ -1,0 +1,85 @@
+//! The thumbnails stage: per photo a 1600 px preview and a 400 px
+//! thumbnail, upright (EXIF orientation applied), as JPEG.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use heritage_archive::atomic::write_atomic;
+use heritage_archive::cache::{CacheKey, KeyBuilder};
+use heritage_imaging::{FileKind, decode, encode_jpeg, fit_within, to_display_rgb};
+
+use crate::dag::{Job, Stage};
+use crate::inputs::PhotoInput;
+
+/// File name of the preview inside an entry.
+pub const PREVIEW: &str = "preview.jpg";
+/// File name of the thumbnail inside an entry.
+pub const THUMBNAIL: &str = "thumb.jpg";
+
+/// Sizes and quality of the thumbnails stage.
+#[derive(Debug, Clone, Copy)]
+pub struct Thumbnails {
+    /// Longer side of the thumbnail, in pixels.
+    pub thumb_side: u32,
+    /// Longer side of the preview, in pixels.
+    pub preview_side: u32,
+    /// JPEG quality.
+    pub quality: u8,
+}
+
+impl Default for Thumbnails {
+    fn default() -> Thumbnails {
+        Thumbnails { thumb_side: 400, preview_side: 1600, quality: 85 }
+    }
+}
+
+impl Thumbnails {
+    /// Bumped whenever the output for the same input changes.
+    const VERSION: u32 = 1;
+
+    /// The cache key of a photo's entry.
+    pub fn key(&self, sha256: &str) -> CacheKey {
+        KeyBuilder::new(self.name(), Self::VERSION)
+            .add("sha256", sha256.as_bytes())
+            .add("thumb_side", &self.thumb_side.to_le_bytes())
+            .add("preview_side", &self.preview_side.to_le_bytes())
+            .add("quality", &[self.quality])
+            .finish()
+    }
+
+    fn make(&self, photo: &PhotoInput, out: &Path) -> Result<()> {
+        let bytes = std::fs::read(&photo.original).with_context(|| format!("reading {}", photo.original.display()))?;
+        let image = decode(&bytes, FileKind::sniff(&bytes), u64::MAX)?;
+        drop(bytes);
+        let upright = to_display_rgb(image, photo.orientation);
+        let preview = fit_within(&upright, self.preview_side);
+        drop(upright);
+        let thumb = fit_within(&preview, self.thumb_side);
+        for (name, image) in [(PREVIEW, &preview), (THUMBNAIL, &thumb)] {
+            let jpeg = encode_jpeg(image, self.quality).map_err(anyhow::Error::msg)?;
+            write_atomic(&out.join(name), &jpeg)?;
+        }
+        Ok(())
+    }
+}
+
+impl Stage for Thumbnails {
+    fn name(&self) -> &'static str {
+        "thumbnails"
+    }
+
+    fn depends_on(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn plan<'a>(&'a self, photos: &'a [PhotoInput]) -> Result<Vec<Job<'a>>> {
+        Ok(photos
+            .iter()
+            .map(|photo| Job {
+                key: self.key(&photo.sha256),
+                label: photo.label(),
+                run: Box::new(move |out: &Path| self.make(photo, out)),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,88 @@
+//! `heritage`: the command line of the heritage pipeline.
+//!
+//! A thin layer: arguments, progress bars and output formats here; the
+//! work is done by the library crates.
+
+mod commands;
+mod progress;
+mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+/// Số hoá di tích: ảnh chụp thành ảnh zoom sâu, mô hình 3D và trang tham quan ảo.
+///
+/// Digitize historic sites: photos become deep-zoom images, 3D models and
+/// a static virtual-tour website.
+///
+/// A typical session:
+///
+///   heritage init
+///   heritage site add "Nhà Tổng Thận"
+///   heritage ingest /media/sdcard/DCIM --site nha-tong-than --contributor "Nguyễn Văn A"
+///   heritage build
+///   heritage status
+///   heritage verify
+#[derive(Parser, Debug)]
+#[command(name = "heritage", version, verbatim_doc_comment, max_term_width = 100)]
+struct Cli {
+    /// The archive folder (sites, originals, build cache).
+    #[arg(long, global = true, env = "HERITAGE_ARCHIVE", default_value = "heritage-archive", value_name = "DIR")]
+    archive: PathBuf,
+
+    /// Log more: -v for steps, -vv for details.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create an empty archive (or check that one is there).
+    Init,
+    /// Add or change a site (title, summary, location, published).
+    #[command(subcommand)]
+    Site(commands::site::SiteCommand),
+    /// Check a folder of photos and copy the good ones into a site.
+    Ingest(commands::ingest::IngestArgs),
+    /// Recompute every original's SHA-256 and compare with its manifest.
+    Verify(commands::verify::VerifyArgs),
+    /// Show sites, photo sets, photo counts, build progress and publishing.
+    Status(commands::status::StatusArgs),
+    /// Make what is missing: thumbnails and previews (more stages to come).
+    Build(commands::build::BuildArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Init => commands::init(&cli.archive),
+        Command::Site(command) => commands::site::run(&cli.archive, command),
+        Command::Ingest(args) => commands::ingest::run(&cli.archive, args),
+        Command::Verify(args) => commands::verify::run(&cli.archive, args),
+        Command::Status(args) => commands::status::run(&cli.archive, args),
+        Command::Build(args) => commands::build::run(&cli.archive, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HERITAGE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).without_time().init();
+}
