@@ -97,7 +97,9 @@ impl Archive {
     pub fn site(&self, slug: &Slug) -> Result<SiteDir> {
         let site = self.site_dir(slug);
         if !site.meta_path().exists() {
-            bail!("there is no site {slug:?} in this archive: list sites with `heritage status`, or create it with `heritage site add`");
+            bail!(
+                "there is no site {slug:?} in this archive: list sites with `heritage status`, or create it with `heritage site add`"
+            );
         }
         Ok(site)
     }
@@ -106,7 +108,9 @@ impl Archive {
     pub fn add_site(&self, slug: &Slug, meta: &SiteMeta) -> Result<SiteDir> {
         let site = self.site_dir(slug);
         if site.meta_path().exists() {
-            bail!("a site with the slug {slug:?} already exists: choose another with --slug, or change it with `heritage site set {slug}`");
+            bail!(
+                "a site with the slug {slug:?} already exists: choose another with --slug, or change it with `heritage site set {slug}`"
+            );
         }
         fs::create_dir_all(site.root.join("photosets"))?;
         site.save_meta(meta)?;
@@ -151,15 +155,13 @@ impl SiteDir {
     /// Writes `site.toml` atomically.
     pub fn save_meta(&self, meta: &SiteMeta) -> Result<()> {
         let text = toml::to_string(meta)?;
-        write_atomic(&self.meta_path(), text.as_bytes()).with_context(|| format!("writing {}", self.meta_path().display()))
+        write_atomic(&self.meta_path(), text.as_bytes())
+            .with_context(|| format!("writing {}", self.meta_path().display()))
     }
 
     /// Every photo set of the site, sorted by id.
     pub fn photosets(&self) -> Result<Vec<PhotosetDir>> {
-        Ok(list_dir_names(&self.root.join("photosets"))?
-            .into_iter()
-            .map(|id| self.photoset(&id))
-            .collect())
+        Ok(list_dir_names(&self.root.join("photosets"))?.into_iter().map(|id| self.photoset(&id)).collect())
     }
 
     /// The photo set `id` (it may not exist yet).
@@ -250,7 +252,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let archive = Archive::init(dir.path()).unwrap();
         let slug = Slug::parse("nha-tong-than").unwrap();
-        let meta = SiteMeta { title: crate::site::Localized { vi: "Nhà Tổng Thận".into(), en: String::new() }, ..Default::default() };
+        let meta = SiteMeta {
+            title: crate::site::Localized { vi: "Nhà Tổng Thận".into(), en: String::new() },
+            ..Default::default()
+        };
         archive.add_site(&slug, &meta).unwrap();
         assert!(archive.add_site(&slug, &meta).is_err());
         let sites = archive.sites().unwrap();

@@ -90,7 +90,12 @@ pub fn run_stage(
     let jobs = stage.plan(photos)?;
     let name = stage.name();
     let (todo, cached): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|job| !cache.contains(name, &job.key));
-    let mut report = StageReport { stage: name.to_string(), total: todo.len() + cached.len(), cached: cached.len(), ..Default::default() };
+    let mut report = StageReport {
+        stage: name.to_string(),
+        total: todo.len() + cached.len(),
+        cached: cached.len(),
+        ..Default::default()
+    };
     let labels: Vec<String> = todo.iter().map(|j| j.label.clone()).collect();
     if dry_run {
         report.built = todo.len();
@@ -100,7 +105,8 @@ pub fn run_stage(
     let outcomes: Vec<Result<(), JobFailure>> = todo
         .par_iter()
         .map(|job| {
-            let outcome = run_job(cache, name, job).map_err(|e| JobFailure { label: job.label.clone(), error: format!("{e:#}") });
+            let outcome =
+                run_job(cache, name, job).map_err(|e| JobFailure { label: job.label.clone(), error: format!("{e:#}") });
             progress.advance(1);
             outcome
         })

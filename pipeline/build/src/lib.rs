@@ -55,14 +55,9 @@ impl BuildReport {
 }
 
 /// The stages of a build, in no particular order.
+#[derive(Default)]
 pub struct Pipeline {
     thumbnails: Thumbnails,
-}
-
-impl Default for Pipeline {
-    fn default() -> Pipeline {
-        Pipeline { thumbnails: Thumbnails::default() }
-    }
 }
 
 impl Pipeline {

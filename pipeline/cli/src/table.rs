@@ -8,8 +8,11 @@ pub fn render(rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..columns).map(width).collect();
     let mut out = String::new();
     for (i, row) in rows.iter().enumerate() {
-        let line: Vec<String> =
-            row.iter().enumerate().map(|(c, cell)| format!("{cell}{}", " ".repeat(widths[c] - cell.chars().count()))).collect();
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| format!("{cell}{}", " ".repeat(widths[c] - cell.chars().count())))
+            .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
         if i == 0 {
@@ -25,7 +28,8 @@ pub fn render(rows: &[Vec<String>]) -> String {
 mod tests {
     #[test]
     fn columns_line_up_with_vietnamese_text() {
-        let rows = vec![vec!["site".to_string(), "photos".to_string()], vec!["Nhà Tổng Thận".to_string(), "24".to_string()]];
+        let rows =
+            vec![vec!["site".to_string(), "photos".to_string()], vec!["Nhà Tổng Thận".to_string(), "24".to_string()]];
         let text = super::render(&rows);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "site           photos");

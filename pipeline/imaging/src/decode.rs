@@ -103,7 +103,8 @@ fn classify(error: image::ImageError) -> DecodeError {
     use image::ImageError;
     let text = error.to_string();
     let lower = text.to_lowercase();
-    let truncated = ["eof", "end of file", "unexpected end", "no more bytes", "truncated", "not enough data", "not enough bytes"];
+    let truncated =
+        ["eof", "end of file", "unexpected end", "no more bytes", "truncated", "not enough data", "not enough bytes"];
     match &error {
         ImageError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => DecodeError::Truncated,
         _ if truncated.iter().any(|t| lower.contains(t)) => DecodeError::Truncated,
@@ -120,11 +121,7 @@ pub fn to_display_rgb(image: DynamicImage, orientation: u8) -> RgbImage {
     if let Some(o) = image::metadata::Orientation::from_exif(orientation) {
         image.apply_orientation(o);
     }
-    if image.color().has_alpha() {
-        flatten_on_white(&image.into_rgba8())
-    } else {
-        image.into_rgb8()
-    }
+    if image.color().has_alpha() { flatten_on_white(&image.into_rgba8()) } else { image.into_rgb8() }
 }
 
 fn flatten_on_white(rgba: &image::RgbaImage) -> RgbImage {

@@ -12,7 +12,6 @@ pub fn encode_jpeg(image: &RgbImage, quality: u8) -> Result<Vec<u8>, String> {
     };
     let mut out = Vec::with_capacity((w as usize * h as usize) / 4 + 1024);
     let mut encoder = Encoder::new(&mut out, quality.clamp(1, 100));
-    encoder.set_optimized_huffman_tables(true);
     encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
     encoder.encode(image.as_raw(), w16, h16, ColorType::Rgb).map_err(|e| e.to_string())?;
     Ok(out)

@@ -149,7 +149,9 @@ fn captured(exif: &Exif) -> Option<String> {
     let raw = ascii(exif, Tag::DateTimeOriginal).or_else(|| ascii(exif, Tag::DateTime))?;
     let b = raw.as_bytes();
     let digits = |r: std::ops::Range<usize>| b.get(r.clone()).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
-    if b.len() < 19 || !(digits(0..4) && digits(5..7) && digits(8..10) && digits(11..13) && digits(14..16) && digits(17..19)) {
+    if b.len() < 19
+        || !(digits(0..4) && digits(5..7) && digits(8..10) && digits(11..13) && digits(14..16) && digits(17..19))
+    {
         return None;
     }
     if &raw[0..4] == "0000" {
@@ -177,10 +179,13 @@ fn focal_plane_px_per_mm(exif: &Exif) -> Option<f64> {
 fn gps(exif: &Exif, warnings: &mut Vec<String>) -> Option<GpsFix> {
     field(exif, Tag::GPSLatitude)?;
     let degrees = |tag: Tag| -> Option<f64> {
-        let (d, m, s) = (rational(exif, tag, 0)?, rational(exif, tag, 1).unwrap_or(0.0), rational(exif, tag, 2).unwrap_or(0.0));
+        let (d, m, s) =
+            (rational(exif, tag, 0)?, rational(exif, tag, 1).unwrap_or(0.0), rational(exif, tag, 2).unwrap_or(0.0));
         Some(d + m / 60.0 + s / 3600.0)
     };
-    let sign = |tag: Tag, negative: &str| if ascii(exif, tag).is_some_and(|r| r.eq_ignore_ascii_case(negative)) { -1.0 } else { 1.0 };
+    let sign = |tag: Tag, negative: &str| {
+        if ascii(exif, tag).is_some_and(|r| r.eq_ignore_ascii_case(negative)) { -1.0 } else { 1.0 }
+    };
     let (Some(lat), Some(lon)) = (degrees(Tag::GPSLatitude), degrees(Tag::GPSLongitude)) else {
         warnings.push("EXIF GPS position is incomplete: ignored".to_string());
         return None;

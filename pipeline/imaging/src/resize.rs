@@ -59,7 +59,12 @@ mod tests {
 
     #[test]
     fn downscaling_does_not_alias_a_fine_checkerboard() {
-        let image = RgbImage::from_fn(800, 800, |x, y| if (x + y) % 2 == 0 { image::Rgb([255; 3]) } else { image::Rgb([0; 3]) });
+        let image =
+            RgbImage::from_fn(
+                800,
+                800,
+                |x, y| if (x + y) % 2 == 0 { image::Rgb([255; 3]) } else { image::Rgb([0; 3]) },
+            );
         let small = fit_within(&image, 100);
         for p in small.pixels() {
             assert!((i32::from(p.0[0]) - 128).abs() <= 3, "{:?}", p);

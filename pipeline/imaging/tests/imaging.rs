@@ -52,8 +52,10 @@ fn exif_round_trips_through_a_jpeg() {
 
 #[test]
 fn southern_western_and_below_sea_gps_keep_their_signs() {
-    let mut exif = ExifSummary::default();
-    exif.gps = Some(GpsFix { latitude: -33.5, longitude: -70.25, altitude: Some(-12.0) });
+    let exif = ExifSummary {
+        gps: Some(GpsFix { latitude: -33.5, longitude: -70.25, altitude: Some(-12.0) }),
+        ..Default::default()
+    };
     let jpeg = embed_exif_in_jpeg(&encode_jpeg(&gradient(8, 8), 80).unwrap(), &exif).unwrap();
     let gps = read_exif(&jpeg).summary.unwrap().gps.unwrap();
     assert!((gps.latitude + 33.5).abs() < 1e-7 && (gps.longitude + 70.25).abs() < 1e-7);
@@ -88,53 +90,15 @@ fn truncated_jpegs_are_caught() {
 #[test]
 fn corrupt_png_is_caught() {
     let mut png = Vec::new();
-    DynamicImage::ImageRgb8(gradient(64, 64)).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    DynamicImage::ImageRgb8(gradient(64, 64))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
     let cut = &png[..png.len() / 2];
     assert!(decode(cut, FileKind::Png, u64::MAX).is_err());
     let mut flipped = png.clone();
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0xFF;
     assert!(decode(&flipped, FileKind::Png, u64::MAX).is_err());
-}
-
-/// A PNG whose header claims `w` x `h` pixels and whose data is a few bytes.
-fn header_only_png(w: u32, h: u32) -> Vec<u8> {
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (kind, data) in [(&b"IHDR"[..], &ihdr[..]), (b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]), (b"IEND", &[])] {
-        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut body = kind.to_vec();
-        body.extend_from_slice(data);
-        png.extend_from_slice(&body);
-        png.extend_from_slice(&crc32(&body).to_be_bytes());
-    }
-    png
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
-#[test]
-fn decompression_bombs_are_refused_before_decoding() {
-    let bomb = header_only_png(20_000, 20_000);
-    assert_eq!(read_dimensions(&bomb, FileKind::Png).unwrap(), (20_000, 20_000));
-    match decode(&bomb, FileKind::Png, 250_000_000).unwrap_err() {
-        DecodeError::TooManyPixels { width, height, megapixels, limit } => {
-            assert_eq!((width, height, megapixels, limit), (20_000, 20_000, 400, 250));
-        }
-        other => panic!("{other:?}"),
-    }
 }
 
 /// Where display pixel (x, y) comes from in the stored w x h image, for
@@ -186,8 +150,25 @@ fn jpeg_encoding_is_faithful() {
     let img = gradient(300, 200);
     let jpeg = encode_jpeg(&img, 90).unwrap();
     let back = decode(&jpeg, FileKind::Jpeg, u64::MAX).unwrap().into_rgb8();
-    let mse: f64 = img.as_raw().iter().zip(back.as_raw()).map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2)).sum::<f64>()
-        / img.as_raw().len() as f64;
+    let mse: f64 =
+        img.as_raw().iter().zip(back.as_raw()).map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2)).sum::<f64>()
+            / img.as_raw().len() as f64;
     let psnr = 10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10();
     assert!(psnr > 38.0, "PSNR {psnr}");
+}
+
+#[test]
+fn subsampled_jpegs_keep_their_colours() {
+    let img =
+        RgbImage::from_fn(400, 300, |x, y| if x < 200 && y < 150 { Rgb([220, 30, 30]) } else { Rgb([30, 200, 30]) });
+    for quality in [60u8, 85, 95] {
+        let back = decode(&encode_jpeg(&img, quality).unwrap(), FileKind::Jpeg, u64::MAX).unwrap().into_rgb8();
+        for (x, y) in [(100, 75), (300, 200)] {
+            let (got, want) = (back.get_pixel(x, y).0, img.get_pixel(x, y).0);
+            assert!(
+                got.iter().zip(want).all(|(a, b)| (i32::from(*a) - i32::from(b)).abs() < 6),
+                "q{quality}: {got:?} vs {want:?}"
+            );
+        }
+    }
 }

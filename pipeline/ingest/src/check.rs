@@ -29,7 +29,9 @@ pub enum Rejection {
     #[error("this is a text file, not a photo: leave it out of the photo folder")]
     Text,
     /// The content is no image format heritage knows.
-    #[error("this is not an image (its content is no JPEG, PNG or TIFF, whatever its name says): check that it is a photo")]
+    #[error(
+        "this is not an image (its content is no JPEG, PNG or TIFF, whatever its name says): check that it is a photo"
+    )]
     NotAnImage,
     /// HEIC/HEIF from a phone.
     #[error(
@@ -58,7 +60,9 @@ pub enum Rejection {
     #[error("the file cannot be read ({0}): check its permissions and that the disk or card is still connected")]
     Unreadable(String),
     /// The file changed between the check and the copy.
-    #[error("the file changed while it was being ingested: make sure nothing else is writing to the folder and ingest again")]
+    #[error(
+        "the file changed while it was being ingested: make sure nothing else is writing to the folder and ingest again"
+    )]
     Changed,
 }
 

@@ -132,7 +132,7 @@ impl Candidate {
 /// The verdict on one candidate after the parallel check.
 enum Verdict {
     Known { sha256: Sha256Hex, same_as: String },
-    Good { sha256: Sha256Hex, bytes: u64, photo: CheckedPhoto },
+    Good { sha256: Sha256Hex, bytes: u64, photo: Box<CheckedPhoto> },
     Bad(Rejection),
 }
 
@@ -170,8 +170,10 @@ pub fn ingest(site: &SiteDir, folder: &Path, options: &IngestOptions, progress: 
                     continue;
                 }
                 seen.insert(sha256.clone(), source.clone());
-                report.warnings.extend(photo.warnings.iter().map(|m| FileWarning { source: source.clone(), message: m.clone() }));
-                to_store.push((candidate, sha256, bytes, photo));
+                report
+                    .warnings
+                    .extend(photo.warnings.iter().map(|m| FileWarning { source: source.clone(), message: m.clone() }));
+                to_store.push((candidate, sha256, bytes, *photo));
             }
         }
     }
@@ -249,7 +251,7 @@ fn judge(path: &Path, known: &HashMap<Sha256Hex, String>, limits: Limits) -> Ver
         return Verdict::Known { sha256, same_as: same_as.clone() };
     }
     match check_photo(&bytes, limits) {
-        Ok(photo) => Verdict::Good { sha256, bytes: bytes.len() as u64, photo },
+        Ok(photo) => Verdict::Good { sha256, bytes: bytes.len() as u64, photo: Box::new(photo) },
         Err(reason) => Verdict::Bad(reason),
     }
 }
@@ -345,7 +347,9 @@ fn store(
     clear_journal(photoset)?;
     report.rejected.sort_by(|a, b| a.source.cmp(&b.source));
     match archive_error {
-        Some(e) => Err(e.context("writing into the archive failed (is the disk full?); run the same ingest again when fixed")),
+        Some(e) => {
+            Err(e.context("writing into the archive failed (is the disk full?); run the same ingest again when fixed"))
+        }
         None => Ok(()),
     }
 }

@@ -60,7 +60,8 @@ mod tests {
 
     #[test]
     fn odd_names_become_safe_paths() {
-        for raw in [&b"a\nb.jpg"[..], b"tab\there.jpg", b"back\\slash.jpg", b"bad\xffutf8.jpg", b"...", b"sub/../x.jpg"] {
+        for raw in [&b"a\nb.jpg"[..], b"tab\there.jpg", b"back\\slash.jpg", b"bad\xffutf8.jpg", b"...", b"sub/../x.jpg"]
+        {
             let stored = stored_name(Path::new(OsStr::from_bytes(raw)));
             assert!(is_safe_relative_path(&stored), "{raw:?} -> {stored:?}");
         }

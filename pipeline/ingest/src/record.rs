@@ -79,7 +79,9 @@ impl PhotosetRecord {
 
 fn load_from(path: &Path) -> Result<PhotosetRecord> {
     match std::fs::read_to_string(path) {
-        Ok(text) => toml::from_str(&text).with_context(|| format!("{} is not valid: restore it from a backup", path.display())),
+        Ok(text) => {
+            toml::from_str(&text).with_context(|| format!("{} is not valid: restore it from a backup", path.display()))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PhotosetRecord::default()),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }

@@ -63,7 +63,13 @@ fn summary(report: &BuildReport) -> String {
     }
     let mut rows = vec![["stage", "jobs", "built", "cached", "failed"].map(String::from).to_vec()];
     for s in &report.stages {
-        rows.push(vec![s.stage.clone(), s.total.to_string(), s.built.to_string(), s.cached.to_string(), s.failed.len().to_string()]);
+        rows.push(vec![
+            s.stage.clone(),
+            s.total.to_string(),
+            s.built.to_string(),
+            s.cached.to_string(),
+            s.failed.len().to_string(),
+        ]);
     }
     out.push_str(&table::render(&rows));
     for s in &report.stages {

@@ -75,7 +75,12 @@ fn summary(report: &IngestReport) -> String {
         ("recovered", report.recovered.len()),
     ];
     let mut rows = vec![vec!["outcome".to_string(), "files".to_string()]];
-    rows.extend(counts.iter().filter(|(k, n)| *n > 0 || ["accepted", "duplicates", "rejected"].contains(k)).map(|(k, n)| vec![k.to_string(), n.to_string()]));
+    rows.extend(
+        counts
+            .iter()
+            .filter(|(k, n)| *n > 0 || ["accepted", "duplicates", "rejected"].contains(k))
+            .map(|(k, n)| vec![k.to_string(), n.to_string()]),
+    );
     out.push_str(&table::render(&rows));
     if !report.rejected.is_empty() {
         out.push_str("\nRejected (fix these and ingest again):\n");

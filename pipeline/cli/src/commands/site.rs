@@ -78,7 +78,8 @@ impl SiteFields {
         set(&mut meta.address, self.address);
         meta.latitude = self.lat.or(meta.latitude);
         meta.longitude = self.lon.or(meta.longitude);
-        check_coordinates(meta.latitude, meta.longitude).map_err(|e| anyhow!("{e}: give decimal degrees, e.g. --lat 10.54 --lon 106.41"))
+        check_coordinates(meta.latitude, meta.longitude)
+            .map_err(|e| anyhow!("{e}: give decimal degrees, e.g. --lat 10.54 --lon 106.41"))
     }
 }
 

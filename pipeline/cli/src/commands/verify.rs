@@ -68,7 +68,9 @@ pub fn run(root: &Path, args: VerifyArgs) -> Result<ExitCode> {
         if clean {
             println!("OK: {checked} originals match their manifests.");
         } else {
-            println!("PROBLEMS FOUND: restore missing or modified originals from a backup; run the last ingest again to finish an interrupted one.");
+            println!(
+                "PROBLEMS FOUND: restore missing or modified originals from a backup; run the last ingest again to finish an interrupted one."
+            );
         }
     }
     Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
