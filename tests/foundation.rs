@@ -240,13 +240,20 @@ fn build_makes_upright_thumbnails_once() {
     heritage_ok(&archive, &["ingest", folder.to_str().unwrap(), "--site", "nha-tong-than"]);
 
     let dry = heritage_ok(&archive, &["build", "--dry-run"]);
-    assert!(dry.contains("Would run 8 of 8 jobs"), "{dry}");
+    assert!(dry.contains("Would run 16 of 16 jobs"), "{dry}");
+    assert!(dry.contains("tiles: nha-tong-than/"), "{dry}");
     assert!(!archive.join("build/thumbnails").exists());
 
     let first = heritage_json(&archive, &["build"]);
     assert_eq!(first["stages"][0]["built"], 8);
+    assert_eq!(first["stages"][1]["stage"], "tiles");
+    assert_eq!(first["stages"][1]["built"], 8);
     let second = heritage_ok(&archive, &["build"]);
-    assert!(second.contains("Nothing to do: all 8 jobs are up to date."), "{second}");
+    assert!(second.contains("Nothing to do: all 16 jobs are up to date."), "{second}");
+    for entry in std::fs::read_dir(archive.join("build/tiles")).unwrap() {
+        let dzi = std::fs::read_to_string(entry.unwrap().path().join("image.dzi")).unwrap();
+        assert!(dzi.contains("Width=\"800\" Height=\"600\""), "upright pyramid: {dzi}");
+    }
 
     let entries: Vec<_> =
         std::fs::read_dir(archive.join("build/thumbnails")).unwrap().map(|e| e.unwrap().path()).collect();

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use heritage_archive::{Archive, Sha256Hex, SiteDir, Slug};
-use heritage_ingest::PhotosetRecord;
 
 /// One original photo, as the stages see it.
 #[derive(Debug, Clone)]
@@ -20,8 +19,6 @@ pub struct PhotoInput {
     pub sha256: Sha256Hex,
     /// Where the original is on disk.
     pub original: PathBuf,
-    /// EXIF orientation, 1 to 8.
-    pub orientation: u8,
 }
 
 impl PhotoInput {
@@ -36,16 +33,13 @@ pub fn photos_of(sites: &[SiteDir]) -> Result<Vec<PhotoInput>> {
     let mut photos = Vec::new();
     for site in sites {
         for photoset in site.photosets()? {
-            let record = PhotosetRecord::load(&photoset)?;
             for (path, sha256) in photoset.manifest()?.iter() {
-                let orientation = record.photos.iter().find(|p| &p.path == path).map_or(1, |p| p.orientation());
                 photos.push(PhotoInput {
                     site: site.slug().clone(),
                     photoset: photoset.id().to_string(),
                     path: path.clone(),
                     sha256: sha256.clone(),
                     original: photoset.original(path),
-                    orientation,
                 });
             }
         }

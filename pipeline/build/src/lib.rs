@@ -5,6 +5,7 @@
 pub mod dag;
 pub mod inputs;
 pub mod thumbnails;
+pub mod tiles;
 
 use anyhow::Result;
 use heritage_archive::cache::BuildCache;
@@ -14,6 +15,7 @@ use serde::Serialize;
 pub use dag::{Job, Stage, StageReport};
 pub use inputs::PhotoInput;
 pub use thumbnails::Thumbnails;
+pub use tiles::Tiles;
 
 /// What to build.
 #[derive(Debug, Clone, Default)]
@@ -58,12 +60,13 @@ impl BuildReport {
 #[derive(Default)]
 pub struct Pipeline {
     thumbnails: Thumbnails,
+    tiles: Tiles,
 }
 
 impl Pipeline {
     /// Every stage.
     pub fn stages(&self) -> Vec<&dyn Stage> {
-        vec![&self.thumbnails]
+        vec![&self.thumbnails, &self.tiles]
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use heritage_archive::atomic::write_atomic;
 use heritage_archive::cache::{CacheKey, KeyBuilder};
-use heritage_imaging::{FileKind, decode, encode_jpeg, fit_within, to_display_rgb};
+use heritage_imaging::{encode_jpeg, fit_within, load_display_image};
 
 use crate::dag::{Job, Stage};
 use crate::inputs::PhotoInput;
@@ -49,9 +49,8 @@ impl Thumbnails {
 
     fn make(&self, photo: &PhotoInput, out: &Path) -> Result<()> {
         let bytes = std::fs::read(&photo.original).with_context(|| format!("reading {}", photo.original.display()))?;
-        let image = decode(&bytes, FileKind::sniff(&bytes), u64::MAX)?;
+        let upright = load_display_image(&bytes, u64::MAX)?;
         drop(bytes);
-        let upright = to_display_rgb(image, photo.orientation);
         let preview = fit_within(&upright, self.preview_side);
         drop(upright);
         let thumb = fit_within(&preview, self.thumb_side);

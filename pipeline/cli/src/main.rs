@@ -53,8 +53,10 @@ enum Command {
     Verify(commands::verify::VerifyArgs),
     /// Show sites, photo sets, photo counts, build progress and publishing.
     Status(commands::status::StatusArgs),
-    /// Make what is missing: thumbnails and previews (more stages to come).
+    /// Make what is missing: thumbnails, previews and deep-zoom tiles.
     Build(commands::build::BuildArgs),
+    /// Cut one image into a deep-zoom pyramid (DZI and IIIF level 0).
+    Tile(commands::tile::TileArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::verify::run(&cli.archive, args),
         Command::Status(args) => commands::status::run(&cli.archive, args),
         Command::Build(args) => commands::build::run(&cli.archive, args),
+        Command::Tile(args) => commands::tile::run(args),
     };
     match result {
         Ok(code) => code,

@@ -4,9 +4,11 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageReader, Limits, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
 
+use crate::exif::read_exif;
 use crate::format::FileKind;
+use crate::icc::{IccOutcome, convert_to_srgb};
 
 /// Why an image could not be decoded.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -42,9 +44,18 @@ pub fn read_dimensions(bytes: &[u8], kind: FileKind) -> Result<(u32, u32), Decod
     ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(classify)
 }
 
+/// A decoded image and its embedded ICC profile.
+#[derive(Debug)]
+pub struct Decoded {
+    /// Pixels as stored (no EXIF orientation applied).
+    pub image: DynamicImage,
+    /// The embedded ICC profile, if any.
+    pub icc: Option<Vec<u8>>,
+}
+
 /// Decodes the whole image, refusing more than `max_pixels` pixels before
 /// decoding. Pixels are returned as stored (no EXIF orientation).
-pub fn decode(bytes: &[u8], kind: FileKind, max_pixels: u64) -> Result<DynamicImage, DecodeError> {
+pub fn decode(bytes: &[u8], kind: FileKind, max_pixels: u64) -> Result<Decoded, DecodeError> {
     let (width, height) = read_dimensions(bytes, kind)?;
     let pixels = u64::from(width) * u64::from(height);
     if pixels > max_pixels {
@@ -64,7 +75,26 @@ pub fn decode(bytes: &[u8], kind: FileKind, max_pixels: u64) -> Result<DynamicIm
     // Room for 16-bit RGBA of the allowed size, plus decoder buffers.
     limits.max_alloc = Some(pixels.saturating_mul(8).saturating_add(64 << 20));
     reader.limits(limits);
-    reader.decode().map_err(classify)
+    let mut decoder = reader.into_decoder().map_err(classify)?;
+    let icc = decoder.icc_profile().ok().flatten();
+    let image = DynamicImage::from_decoder(decoder).map_err(classify)?;
+    Ok(Decoded { image, icc })
+}
+
+/// Decodes a JPEG, PNG or TIFF for display: EXIF orientation applied,
+/// converted to 8-bit sRGB (embedded ICC profiles honoured, alpha
+/// flattened onto white).
+pub fn load_display_image(bytes: &[u8], max_pixels: u64) -> Result<RgbImage, DecodeError> {
+    let kind = FileKind::sniff(bytes);
+    let Decoded { image, icc } = decode(bytes, kind, max_pixels)?;
+    let orientation = read_exif(bytes).summary.map_or(1, |e| e.orientation);
+    let mut rgb = to_display_rgb(image, orientation);
+    if let Some(icc) = icc
+        && let IccOutcome::Kept(reason) = convert_to_srgb(&mut rgb, &icc)
+    {
+        tracing::warn!("colours kept as they are: {reason}");
+    }
+    Ok(rgb)
 }
 
 /// Checks that a JPEG's entropy-coded data is followed by an end-of-image

@@ -8,9 +8,10 @@ pub mod encode;
 pub mod exif;
 pub mod exif_write;
 pub mod format;
+pub mod icc;
 pub mod resize;
 
-pub use decode::{DecodeError, decode, read_dimensions, to_display_rgb};
+pub use decode::{DecodeError, Decoded, decode, load_display_image, read_dimensions, to_display_rgb};
 pub use encode::encode_jpeg;
 pub use exif::{ExifReading, ExifSummary, GpsFix, read_exif};
 pub use exif_write::embed_exif_in_jpeg;

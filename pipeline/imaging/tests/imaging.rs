@@ -45,8 +45,8 @@ fn exif_round_trips_through_a_jpeg() {
     assert!((gps.altitude.unwrap() - 3.5).abs() < 1e-9);
     // Still a valid, complete JPEG with the same pixels.
     check_jpeg_complete(&with_exif).unwrap();
-    let a = decode(&jpeg, FileKind::Jpeg, u64::MAX).unwrap().into_rgb8();
-    let b = decode(&with_exif, FileKind::Jpeg, u64::MAX).unwrap().into_rgb8();
+    let a = decode(&jpeg, FileKind::Jpeg, u64::MAX).unwrap().image.into_rgb8();
+    let b = decode(&with_exif, FileKind::Jpeg, u64::MAX).unwrap().image.into_rgb8();
     assert_eq!(a, b);
 }
 
@@ -149,7 +149,7 @@ fn alpha_is_flattened_on_white_and_16_bit_grey_works() {
 fn jpeg_encoding_is_faithful() {
     let img = gradient(300, 200);
     let jpeg = encode_jpeg(&img, 90).unwrap();
-    let back = decode(&jpeg, FileKind::Jpeg, u64::MAX).unwrap().into_rgb8();
+    let back = decode(&jpeg, FileKind::Jpeg, u64::MAX).unwrap().image.into_rgb8();
     let mse: f64 =
         img.as_raw().iter().zip(back.as_raw()).map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2)).sum::<f64>()
             / img.as_raw().len() as f64;
@@ -162,7 +162,7 @@ fn subsampled_jpegs_keep_their_colours() {
     let img =
         RgbImage::from_fn(400, 300, |x, y| if x < 200 && y < 150 { Rgb([220, 30, 30]) } else { Rgb([30, 200, 30]) });
     for quality in [60u8, 85, 95] {
-        let back = decode(&encode_jpeg(&img, quality).unwrap(), FileKind::Jpeg, u64::MAX).unwrap().into_rgb8();
+        let back = decode(&encode_jpeg(&img, quality).unwrap(), FileKind::Jpeg, u64::MAX).unwrap().image.into_rgb8();
         for (x, y) in [(100, 75), (300, 200)] {
             let (got, want) = (back.get_pixel(x, y).0, img.get_pixel(x, y).0);
             assert!(

@@ -125,7 +125,7 @@ pub fn check_photo(bytes: &[u8], limits: Limits) -> Result<CheckedPhoto, Rejecti
         FileKind::Unknown => return Err(Rejection::NotAnImage),
         _ => {}
     }
-    let image = decode(bytes, kind, limits.max_pixels)?;
+    let image = decode(bytes, kind, limits.max_pixels)?.image;
     let (width, height) = (image.width(), image.height());
     drop(image);
     if width.max(height) < limits.min_long_side {

@@ -4,6 +4,7 @@ pub mod build;
 pub mod ingest;
 pub mod site;
 pub mod status;
+pub mod tile;
 pub mod verify;
 
 use std::path::Path;

@@ -1,0 +1,108 @@
+//! `heritage tile`: one image to a deep-zoom pyramid, like `vips dzsave`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::{Args, ValueEnum};
+use heritage_tiles::{Layout, TileOptions, tile_file};
+
+use super::print_json;
+
+/// Layouts `heritage tile` can write.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LayoutArg {
+    /// Deep Zoom: NAME.dzi and NAME_files/ (OpenSeadragon).
+    Dzi,
+    /// IIIF Image API 3.0 level 0: NAME/info.json and tiles.
+    Iiif,
+    /// Both.
+    Both,
+}
+
+/// Arguments of `heritage tile`.
+#[derive(Args, Debug)]
+#[command(long_about = "Cut one image into a deep-zoom pyramid (like `vips dzsave`).
+
+Writes OUT_DIR/NAME.dzi with OUT_DIR/NAME_files/{level}/{col}_{row}.jpg
+(Deep Zoom, as OpenSeadragon reads it) and OUT_DIR/NAME/ with info.json
+and {region}/{size}/0/default.jpg files (IIIF Image API 3.0, level 0).
+EXIF orientation is applied and colours converted to sRGB. The output
+appears complete or not at all.")]
+pub struct TileArgs {
+    /// The image: JPEG, PNG or TIFF.
+    image: PathBuf,
+    /// Folder to write into.
+    out_dir: PathBuf,
+    /// Base name of the outputs (default: the image's file name without extension).
+    #[arg(long)]
+    name: Option<String>,
+    /// Which layouts to write.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Both)]
+    layout: LayoutArg,
+    /// Tile size in pixels (default: 254 for DZI, 512 for IIIF).
+    #[arg(long)]
+    tile_size: Option<u32>,
+    /// DZI overlap on inner tile edges, in pixels.
+    #[arg(long, default_value_t = 1)]
+    overlap: u32,
+    /// JPEG quality of the tiles, 1 to 100.
+    #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: u8,
+    /// Base URL the IIIF files will be served from (the service id is BASE_URL/NAME).
+    #[arg(long, default_value = "http://localhost:8080")]
+    base_url: String,
+    /// Print a summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `heritage tile`.
+pub fn run(args: TileArgs) -> Result<ExitCode> {
+    let name = match args.name {
+        Some(name) => name,
+        None => stem(&args.image)?,
+    };
+    if name.is_empty() || name.contains(['/', '\\', '\0']) || name.starts_with('.') {
+        bail!("the name {name:?} cannot be a file name: give a plain name with --name");
+    }
+    let defaults = TileOptions::default();
+    let options = TileOptions {
+        layout: match args.layout {
+            LayoutArg::Dzi => Layout::Dzi,
+            LayoutArg::Iiif => Layout::Iiif,
+            LayoutArg::Both => Layout::Both,
+        },
+        dzi_tile_size: args.tile_size.unwrap_or(defaults.dzi_tile_size),
+        iiif_tile_size: args.tile_size.unwrap_or(defaults.iiif_tile_size),
+        overlap: args.overlap,
+        quality: args.quality,
+        base_url: args.base_url,
+        ..defaults
+    };
+    if options.dzi_tile_size == 0 || options.overlap >= options.dzi_tile_size {
+        bail!("--tile-size must be positive and larger than --overlap");
+    }
+    let summary = tile_file(&args.image, &args.out_dir, &name, &options)?;
+    if args.json {
+        print_json(&summary)?;
+    } else {
+        println!(
+            "{}x{} px, {} levels: {} DZI tiles, {} IIIF files in {}",
+            summary.width,
+            summary.height,
+            summary.levels,
+            summary.dzi_tiles,
+            summary.iiif_files,
+            args.out_dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stem(path: &Path) -> Result<String> {
+    match path.file_stem() {
+        Some(stem) => Ok(stem.to_string_lossy().into_owned()),
+        None => bail!("{} has no file name: give --name", path.display()),
+    }
+}
