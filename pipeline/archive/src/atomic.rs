@@ -77,8 +77,20 @@ pub fn sync_parent(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Removes temporaries left in `dir` by a killed process (not recursive).
-/// Returns how many were removed.
+/// The id of the process that made a temporary name, if it is one.
+fn temp_owner(name: &str) -> Option<u32> {
+    name.strip_prefix(TEMP_PREFIX)?.split('-').next()?.parse().ok()
+}
+
+/// True when the process that made temporary `name` is still running (on
+/// Linux, where `/proc` tells), so its temporary is in use.
+fn owner_is_running(name: &str) -> bool {
+    temp_owner(name).is_some_and(|pid| Path::new("/proc").join(pid.to_string()).exists())
+}
+
+/// Removes temporaries left in `dir` by processes that are gone (not
+/// recursive); temporaries of running processes, this one included, are
+/// in use and stay. Returns how many were removed.
 pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -88,7 +100,8 @@ pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
     let mut removed = 0;
     for entry in entries {
         let entry = entry?;
-        if !is_temp_name(&entry.file_name().to_string_lossy()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !is_temp_name(&name) || owner_is_running(&name) {
             continue;
         }
         let path = entry.path();
@@ -144,9 +157,20 @@ mod tests {
     }
 
     #[test]
+    fn temporaries_of_running_processes_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = temp_sibling(&dir.path().join("x"));
+        fs::create_dir(&mine).unwrap();
+        assert_eq!(temp_owner(&mine.file_name().unwrap().to_string_lossy()), Some(std::process::id()));
+        assert_eq!(remove_stale_temps(dir.path()).unwrap(), 0);
+        assert!(mine.exists());
+    }
+
+    #[test]
     fn stale_temps_are_removed_with_read_only_content() {
         let dir = tempfile::tempdir().unwrap();
-        let temp = temp_sibling(&dir.path().join("x"));
+        // A temporary of a process that cannot exist (pids stay far below this).
+        let temp = dir.path().join(format!("{TEMP_PREFIX}4000000000-0-x"));
         fs::create_dir(&temp).unwrap();
         let inner = temp.join("ro.jpg");
         fs::write(&inner, "x").unwrap();

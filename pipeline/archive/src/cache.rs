@@ -175,9 +175,11 @@ mod tests {
     fn stale_temporaries_are_cleaned() {
         let dir = tempfile::tempdir().unwrap();
         let cache = BuildCache::new(dir.path().to_path_buf());
+        let dead = dir.path().join("s").join(format!("{}4000000000-0-abc", crate::atomic::TEMP_PREFIX));
+        fs::create_dir_all(&dead).unwrap();
         let key = KeyBuilder::new("s", 1).finish();
-        let pending = cache.begin("s", &key).unwrap();
-        std::mem::forget(pending);
+        let live = cache.begin("s", &key).unwrap();
         assert_eq!(cache.remove_stale_temps().unwrap(), 1);
+        assert!(live.dir().exists() && !dead.exists());
     }
 }

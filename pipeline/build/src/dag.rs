@@ -102,13 +102,22 @@ pub fn run_stage(
         return Ok((report, labels));
     }
     progress.start(name, todo.len() as u64);
+    // Jobs go as many at a time as there are cores: a job may wait inside
+    // (for its own parallel work), and rayon would start more jobs meanwhile,
+    // holding more photos in memory than there are cores to work on them.
+    let batch = rayon::current_num_threads().max(1);
     let outcomes: Vec<Result<(), JobFailure>> = todo
-        .par_iter()
-        .map(|job| {
-            let outcome =
-                run_job(cache, name, job).map_err(|e| JobFailure { label: job.label.clone(), error: format!("{e:#}") });
-            progress.advance(1);
-            outcome
+        .chunks(batch)
+        .flat_map(|chunk| {
+            chunk
+                .par_iter()
+                .map(|job| {
+                    let outcome = run_job(cache, name, job)
+                        .map_err(|e| JobFailure { label: job.label.clone(), error: format!("{e:#}") });
+                    progress.advance(1);
+                    outcome
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     progress.finish();

@@ -112,12 +112,15 @@ pub fn write_pyramid(pyramid: &Pyramid, root: &Path, name: &str, options: &TileO
     for folder in folders {
         std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
     }
-    jobs.par_iter().try_for_each(|job| -> Result<()> {
-        let image = pyramid.level(job.level);
-        let tile = crop(image, job.rect.x, job.rect.y, job.rect.w, job.rect.h);
-        let jpeg = encode_jpeg(&tile, options.quality).map_err(anyhow::Error::msg)?;
-        std::fs::write(&job.path, jpeg).with_context(|| format!("writing {}", job.path.display()))
-    })?;
+    let write_all = || {
+        jobs.par_iter().try_for_each(|job| -> Result<()> {
+            let image = pyramid.level(job.level);
+            let tile = crop(image, job.rect.x, job.rect.y, job.rect.w, job.rect.h);
+            let jpeg = encode_jpeg(&tile, options.quality).map_err(anyhow::Error::msg)?;
+            std::fs::write(&job.path, jpeg).with_context(|| format!("writing {}", job.path.display()))
+        })
+    };
+    io_pool()?.install(write_all)?;
     if let Some((path, json)) = info {
         std::fs::write(&path, serde_json::to_vec_pretty(&json)?)?;
     }
@@ -131,6 +134,19 @@ pub fn write_pyramid(pyramid: &Pyramid, root: &Path, name: &str, options: &TileO
 /// id, to be set when published) when there is no base URL.
 pub fn service_id(base_url: &str, name: &str) -> String {
     if base_url.is_empty() { name.to_string() } else { format!("{}/{name}", base_url.trim_end_matches('/')) }
+}
+
+/// Creating a file can block for a millisecond on a busy file system, far
+/// longer than encoding a tile; twice as many workers as cores keep the
+/// cores busy while some wait on the disk.
+fn io_pool() -> Result<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    if let Some(pool) = POOL.get() {
+        return Ok(pool);
+    }
+    let threads = 2 * std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("tiles-{i}")).build()?;
+    Ok(POOL.get_or_init(|| pool))
 }
 
 /// The `.dzi` descriptor.

@@ -5,9 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
-use heritage_tiles::{Layout, TileOptions, tile_file};
+use heritage_archive::Progress;
+use heritage_tiles::{Layout, TileOptions, TileSummary, tile_file};
+use rayon::prelude::*;
 
 use super::print_json;
+use crate::progress::Bars;
 
 /// Layouts `heritage tile` can write.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -30,11 +33,11 @@ and {region}/{size}/0/default.jpg files (IIIF Image API 3.0, level 0).
 EXIF orientation is applied and colours converted to sRGB. The output
 appears complete or not at all.")]
 pub struct TileArgs {
-    /// The image: JPEG, PNG or TIFF.
-    image: PathBuf,
-    /// Folder to write into.
-    out_dir: PathBuf,
-    /// Base name of the outputs (default: the image's file name without extension).
+    /// The images (JPEG, PNG or TIFF), then the folder to write into.
+    #[arg(num_args = 2.., value_names = ["IMAGE", "OUT_DIR"], required = true)]
+    paths: Vec<PathBuf>,
+    /// Base name of the outputs, for a single image (default: each image's
+    /// file name without extension).
     #[arg(long)]
     name: Option<String>,
     /// Which layouts to write.
@@ -58,13 +61,25 @@ pub struct TileArgs {
 }
 
 /// Runs `heritage tile`.
-pub fn run(args: TileArgs) -> Result<ExitCode> {
-    let name = match args.name {
-        Some(name) => name,
-        None => stem(&args.image)?,
-    };
-    if name.is_empty() || name.contains(['/', '\\', '\0']) || name.starts_with('.') {
-        bail!("the name {name:?} cannot be a file name: give a plain name with --name");
+pub fn run(mut args: TileArgs) -> Result<ExitCode> {
+    let out_dir = args.paths.pop().expect("clap requires two paths");
+    let images = args.paths;
+    if args.name.is_some() && images.len() > 1 {
+        bail!("--name works with one image only: without it each pyramid is named after its image");
+    }
+    let mut names = Vec::with_capacity(images.len());
+    for image in &images {
+        let name = match &args.name {
+            Some(name) => name.clone(),
+            None => stem(image)?,
+        };
+        if name.is_empty() || name.contains(['/', '\\', '\0']) || name.starts_with('.') {
+            bail!("the name {name:?} cannot be a file name: give a plain name with --name");
+        }
+        if names.contains(&name) {
+            bail!("two images would both be named {name:?} in {}: tile them into different folders", out_dir.display());
+        }
+        names.push(name);
     }
     let defaults = TileOptions::default();
     let options = TileOptions {
@@ -83,21 +98,56 @@ pub fn run(args: TileArgs) -> Result<ExitCode> {
     if options.dzi_tile_size == 0 || options.overlap >= options.dzi_tile_size {
         bail!("--tile-size must be positive and larger than --overlap");
     }
-    let summary = tile_file(&args.image, &args.out_dir, &name, &options)?;
-    if args.json {
-        print_json(&summary)?;
-    } else {
-        println!(
-            "{}x{} px, {} levels: {} DZI tiles, {} IIIF files in {}",
-            summary.width,
-            summary.height,
-            summary.levels,
-            summary.dzi_tiles,
-            summary.iiif_files,
-            args.out_dir.display()
-        );
+    let bars = Bars::new(!args.json);
+    bars.start("tiling", images.len() as u64);
+    // As many images at a time as there are cores: each is decoded on one
+    // core and its tiles encoded on all, and memory holds only those few.
+    let batch = rayon::current_num_threads().max(1);
+    let work: Vec<(&PathBuf, &String)> = images.iter().zip(&names).collect();
+    let outcomes: Vec<Result<TileSummary>> = work
+        .chunks(batch)
+        .flat_map(|chunk| {
+            chunk
+                .par_iter()
+                .map(|(image, name)| {
+                    let outcome = tile_file(image, &out_dir, name, &options);
+                    bars.advance(1);
+                    outcome
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    bars.finish();
+    let mut failed = 0;
+    let mut summaries = Vec::new();
+    for ((image, name), outcome) in images.iter().zip(&names).zip(outcomes) {
+        match outcome {
+            Ok(summary) => {
+                if !args.json {
+                    println!(
+                        "{name}: {}x{} px, {} levels: {} DZI tiles, {} IIIF files in {}",
+                        summary.width,
+                        summary.height,
+                        summary.levels,
+                        summary.dzi_tiles,
+                        summary.iiif_files,
+                        out_dir.display()
+                    );
+                }
+                summaries.push(serde_json::json!({ "image": image, "name": name, "ok": true, "summary": summary }));
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {e:#}");
+                summaries
+                    .push(serde_json::json!({ "image": image, "name": name, "ok": false, "error": format!("{e:#}") }));
+            }
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    if args.json {
+        print_json(&summaries)?;
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn stem(path: &Path) -> Result<String> {
