@@ -37,17 +37,20 @@ if $giga; then
   vips arrayjoin "${tiles160[*]}" "$WORK/1gp.jpg[Q=90]" --across 16
 fi
 
+# Every run writes into a fresh folder; old outputs are deleted only after
+# a workload's runs (deleting thousands of files makes the disk busy for a
+# while on file systems mounted with discard, which would slow the next run).
 run_pair() { # name input runs
   local name=$1 input=$2 runs=$3
   for run in $(seq "$runs"); do
-    rm -rf "$WORK/o" "$WORK/v"; mkdir -p "$WORK/o" "$WORK/v"
-    measure "ours-$name" "$bin" tile "$input" "$WORK/o" --layout dzi --name x
-    measure "vips-$name" vips dzsave "$input" "$WORK/v/x" --tile-size 254 --overlap 1 --suffix '.jpg[Q=85]'
-    rm -rf "$WORK/o"; mkdir -p "$WORK/o"
-    measure "both-$name" "$bin" tile "$input" "$WORK/o" --name x
+    mkdir -p "$WORK/$name/o$run" "$WORK/$name/v$run" "$WORK/$name/b$run"
+    measure "ours-$name" "$bin" tile "$input" "$WORK/$name/o$run" --layout dzi --name x
+    measure "vips-$name" vips dzsave "$input" "$WORK/$name/v$run/x" --tile-size 254 --overlap 1 --suffix '.jpg[Q=85]'
+    measure "both-$name" "$bin" tile "$input" "$WORK/$name/b$run" --name x
   done
-  cmp <(cd "$WORK/o" && find x_files -name '*.jpg' | sort) <(cd "$WORK/v" && find x_files -name '*.jpg' | sort) \
+  cmp <(cd "$WORK/$name/o1" && find x_files -name '*.jpg' | sort) <(cd "$WORK/$name/v1" && find x_files -name '*.jpg' | sort) \
     || { echo "tile sets differ for $name"; exit 1; }
+  rm -rf "${WORK:?}/$name"
 }
 
 run_pair 50mp "$WORK/50mp.jpg" 3
@@ -55,11 +58,10 @@ run_pair 400mp "$WORK/400mp.jpg" 3
 $giga && run_pair 1gp "$WORK/1gp.jpg" 1
 
 for run in 1 2 3; do
-  rm -rf "$WORK/o" "$WORK/v"; mkdir -p "$WORK/o" "$WORK/v"
-  measure ours-folder "$bin" tile "${photos[@]}" "$WORK/o" --layout dzi
-  measure vips-folder sh -c "ls $WORK/in/*.jpg | xargs -P2 -I{} sh -c 'vips dzsave \"\$1\" $WORK/v/\$(basename \"\$1\" .jpg) --tile-size 254 --overlap 1 --suffix .jpg[Q=85]' _ {}"
-  rm -rf "$WORK/o"; mkdir -p "$WORK/o"
-  measure both-folder "$bin" tile "${photos[@]}" "$WORK/o"
+  mkdir -p "$WORK/folder/o$run" "$WORK/folder/v$run" "$WORK/folder/b$run"
+  measure ours-folder "$bin" tile "${photos[@]}" "$WORK/folder/o$run" --layout dzi
+  measure vips-folder sh -c "ls $WORK/in/*.jpg | xargs -P2 -I{} sh -c 'vips dzsave \"\$1\" $WORK/folder/v$run/\$(basename \"\$1\" .jpg) --tile-size 254 --overlap 1 --suffix .jpg[Q=85]' _ {}"
+  measure both-folder "$bin" tile "${photos[@]}" "$WORK/folder/b$run"
 done
 
 echo

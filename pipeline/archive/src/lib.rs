@@ -10,6 +10,7 @@ pub mod fixity;
 pub mod layout;
 pub mod lock;
 pub mod manifest;
+pub mod parallel;
 pub mod progress;
 pub mod site;
 pub mod slug;

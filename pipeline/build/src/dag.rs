@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use heritage_archive::Progress;
 use heritage_archive::cache::{BuildCache, CacheKey};
-use rayon::prelude::*;
+use heritage_archive::parallel::{cores, map_bounded};
 use serde::Serialize;
 
 use crate::inputs::PhotoInput;
@@ -102,24 +102,14 @@ pub fn run_stage(
         return Ok((report, labels));
     }
     progress.start(name, todo.len() as u64);
-    // Jobs go as many at a time as there are cores: a job may wait inside
-    // (for its own parallel work), and rayon would start more jobs meanwhile,
-    // holding more photos in memory than there are cores to work on them.
-    let batch = rayon::current_num_threads().max(1);
-    let outcomes: Vec<Result<(), JobFailure>> = todo
-        .chunks(batch)
-        .flat_map(|chunk| {
-            chunk
-                .par_iter()
-                .map(|job| {
-                    let outcome = run_job(cache, name, job)
-                        .map_err(|e| JobFailure { label: job.label.clone(), error: format!("{e:#}") });
-                    progress.advance(1);
-                    outcome
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    // As many jobs at a time as there are cores: each may use every core
+    // inside, and memory holds only the photos being worked on.
+    let outcomes = map_bounded(&todo, cores(), |job| {
+        let outcome =
+            run_job(cache, name, job).map_err(|e| JobFailure { label: job.label.clone(), error: format!("{e:#}") });
+        progress.advance(1);
+        outcome
+    });
     progress.finish();
     for outcome in outcomes {
         match outcome {

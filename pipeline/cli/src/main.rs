@@ -61,8 +61,10 @@ enum Command {
     Status(commands::status::StatusArgs),
     /// Make what is missing: thumbnails, previews and deep-zoom tiles.
     Build(commands::build::BuildArgs),
-    /// Cut one image into a deep-zoom pyramid (DZI and IIIF level 0).
+    /// Cut images into deep-zoom pyramids (DZI and IIIF level 0).
     Tile(commands::tile::TileArgs),
+    /// Render a synthetic heritage site with its ground truth.
+    Synth(commands::synth::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Command::Status(args) => commands::status::run(&cli.archive, args),
         Command::Build(args) => commands::build::run(&cli.archive, args),
         Command::Tile(args) => commands::tile::run(args),
+        Command::Synth(args) => commands::synth::run(args),
     };
     match result {
         Ok(code) => code,

@@ -112,15 +112,7 @@ pub fn write_pyramid(pyramid: &Pyramid, root: &Path, name: &str, options: &TileO
     for folder in folders {
         std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
     }
-    let write_all = || {
-        jobs.par_iter().try_for_each(|job| -> Result<()> {
-            let image = pyramid.level(job.level);
-            let tile = crop(image, job.rect.x, job.rect.y, job.rect.w, job.rect.h);
-            let jpeg = encode_jpeg(&tile, options.quality).map_err(anyhow::Error::msg)?;
-            std::fs::write(&job.path, jpeg).with_context(|| format!("writing {}", job.path.display()))
-        })
-    };
-    io_pool()?.install(write_all)?;
+    encode_and_write(pyramid, &jobs, options.quality)?;
     if let Some((path, json)) = info {
         std::fs::write(&path, serde_json::to_vec_pretty(&json)?)?;
     }
@@ -136,17 +128,30 @@ pub fn service_id(base_url: &str, name: &str) -> String {
     if base_url.is_empty() { name.to_string() } else { format!("{}/{name}", base_url.trim_end_matches('/')) }
 }
 
-/// Creating a file can block for a millisecond on a busy file system, far
-/// longer than encoding a tile; twice as many workers as cores keep the
-/// cores busy while some wait on the disk.
-fn io_pool() -> Result<&'static rayon::ThreadPool> {
-    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
-    if let Some(pool) = POOL.get() {
-        return Ok(pool);
-    }
-    let threads = 2 * std::thread::available_parallelism().map_or(2, |n| n.get());
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("tiles-{i}")).build()?;
-    Ok(POOL.get_or_init(|| pool))
+/// Encodes every tile in parallel and writes them from one thread.
+///
+/// Creating files is the slow part on many file systems, and creating
+/// them from several threads at once in one folder makes them queue for
+/// the folder's lock (spinning, on Linux): one writer, fed through a
+/// bounded channel, is faster and keeps the cores for encoding.
+fn encode_and_write(pyramid: &Pyramid, jobs: &[TileJob], quality: u8) -> Result<()> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<(&Path, Vec<u8>)>(256);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> Result<()> {
+            for (path, bytes) in receiver {
+                std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(())
+        });
+        let encoded = jobs.par_iter().try_for_each_with(sender, |sender, job| -> Result<()> {
+            let tile = crop(pyramid.level(job.level), job.rect.x, job.rect.y, job.rect.w, job.rect.h);
+            let jpeg = encode_jpeg(&tile, quality).map_err(anyhow::Error::msg)?;
+            // A closed channel means the writer failed; its error is reported below.
+            sender.send((&job.path, jpeg)).map_err(|_| anyhow::anyhow!("the tile writer stopped"))
+        });
+        let written = writer.join().map_err(|_| anyhow::anyhow!("the tile writer panicked"))?;
+        written.and(encoded)
+    })
 }
 
 /// The `.dzi` descriptor.

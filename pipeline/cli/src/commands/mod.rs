@@ -4,6 +4,7 @@ pub mod build;
 pub mod ingest;
 pub mod site;
 pub mod status;
+pub mod synth;
 pub mod tile;
 pub mod verify;
 

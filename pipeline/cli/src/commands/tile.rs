@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use heritage_archive::Progress;
+use heritage_archive::parallel::{cores, map_bounded};
 use heritage_tiles::{Layout, TileOptions, TileSummary, tile_file};
-use rayon::prelude::*;
 
 use super::print_json;
 use crate::progress::Bars;
@@ -102,21 +102,12 @@ pub fn run(mut args: TileArgs) -> Result<ExitCode> {
     bars.start("tiling", images.len() as u64);
     // As many images at a time as there are cores: each is decoded on one
     // core and its tiles encoded on all, and memory holds only those few.
-    let batch = rayon::current_num_threads().max(1);
     let work: Vec<(&PathBuf, &String)> = images.iter().zip(&names).collect();
-    let outcomes: Vec<Result<TileSummary>> = work
-        .chunks(batch)
-        .flat_map(|chunk| {
-            chunk
-                .par_iter()
-                .map(|(image, name)| {
-                    let outcome = tile_file(image, &out_dir, name, &options);
-                    bars.advance(1);
-                    outcome
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let outcomes: Vec<Result<TileSummary>> = map_bounded(&work, cores(), |(image, name)| {
+        let outcome = tile_file(image, &out_dir, name, &options);
+        bars.advance(1);
+        outcome
+    });
     bars.finish();
     let mut failed = 0;
     let mut summaries = Vec::new();

@@ -1,0 +1,231 @@
+//! Procedural materials: rich, non-repeating detail so that feature
+//! detectors find many stable points, in linear RGB.
+
+use nalgebra::Vector3;
+
+use crate::noise::{fbm2, hash01, value2};
+
+/// The materials of the site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Material {
+    /// Fired brick with mortar joints.
+    Brick,
+    /// Terracotta floor tiles.
+    FloorTile,
+    /// Ochre lime plaster with stains and rain streaks.
+    Plaster,
+    /// Dark hardwood with grain.
+    Wood,
+    /// Wood with a carved lattice pattern.
+    CarvedWood,
+    /// Red lacquer with gold motifs (doors).
+    Lacquer,
+    /// Curved clay roof tiles with moss.
+    RoofTile,
+    /// Courtyard gravel.
+    Gravel,
+    /// Grass and earth.
+    Grass,
+    /// Grey granite.
+    Stone,
+    /// Blue-and-white glazed ceramic.
+    Ceramic,
+    /// Foliage of the potted trees.
+    Leaves,
+}
+
+impl Material {
+    /// A representative colour (linear RGB), for exports without textures.
+    pub fn base_color(self) -> [f64; 3] {
+        match self {
+            Material::Brick => [0.42, 0.16, 0.08],
+            Material::FloorTile => [0.5, 0.22, 0.12],
+            Material::Plaster => [0.7, 0.52, 0.24],
+            Material::Wood => [0.16, 0.08, 0.035],
+            Material::CarvedWood => [0.2, 0.1, 0.045],
+            Material::Lacquer => [0.4, 0.04, 0.03],
+            Material::RoofTile => [0.45, 0.17, 0.09],
+            Material::Gravel => [0.42, 0.38, 0.32],
+            Material::Grass => [0.12, 0.2, 0.05],
+            Material::Stone => [0.33, 0.33, 0.32],
+            Material::Ceramic => [0.6, 0.65, 0.72],
+            Material::Leaves => [0.06, 0.16, 0.04],
+        }
+    }
+}
+
+fn mix(a: [f64; 3], b: [f64; 3], t: f64) -> [f64; 3] {
+    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]
+}
+
+fn scale(c: [f64; 3], s: f64) -> [f64; 3] {
+    [c[0] * s, c[1] * s, c[2] * s]
+}
+
+fn tint(c: [f64; 3], t: [f64; 3]) -> [f64; 3] {
+    [c[0] * t[0], c[1] * t[1], c[2] * t[2]]
+}
+
+/// The albedo (linear RGB) of `material` at surface coordinates `uv`
+/// (metres along the surface) and world position `p`.
+pub fn albedo(material: Material, uv: [f64; 2], p: &Vector3<f64>) -> [f64; 3] {
+    let [u, v] = uv;
+    // Weathering that varies over the whole site: no two places alike.
+    let grime = 0.78 + 0.44 * fbm2(p.x * 0.35 + p.z * 0.2, p.y * 0.35 - p.z * 0.3, 3, 11);
+    let base = match material {
+        Material::Brick => brick(u, v),
+        Material::FloorTile => floor_tile(u, v),
+        Material::Plaster => plaster(u, v),
+        Material::Wood => wood(u, v, 0),
+        Material::CarvedWood => carved(u, v),
+        Material::Lacquer => lacquer(u, v),
+        Material::RoofTile => roof_tile(u, v),
+        Material::Gravel => gravel(u, v),
+        Material::Grass => grass(u, v),
+        Material::Stone => stone(u, v),
+        Material::Ceramic => ceramic(u, v),
+        Material::Leaves => leaves(u, v),
+    };
+    scale(base, grime)
+}
+
+fn brick(u: f64, v: f64) -> [f64; 3] {
+    let (bw, bh, joint) = (0.23, 0.07, 0.012);
+    let row = (v / bh).floor();
+    let shifted = u / bw + if row as i64 % 2 == 0 { 0.0 } else { 0.5 };
+    let col = shifted.floor();
+    let (fu, fv) = ((shifted - col) * bw, (v / bh - row) * bh);
+    let mortar = [0.42, 0.4, 0.36];
+    if fu < joint || fv < joint {
+        return scale(mortar, 0.8 + 0.3 * value2(u * 80.0, v * 80.0, 3));
+    }
+    let id = [col as i64, row as i64, 1];
+    let shade = 0.65 + 0.55 * hash01(&id);
+    let hue = hash01(&[col as i64, row as i64, 2]);
+    let burnt = mix([0.45, 0.17, 0.08], [0.3, 0.12, 0.07], hue);
+    let speckle = 0.85 + 0.3 * value2(u * 120.0, v * 120.0, 4);
+    scale(burnt, shade * speckle)
+}
+
+fn floor_tile(u: f64, v: f64) -> [f64; 3] {
+    let size = 0.3;
+    let (cu, cv) = ((u / size).floor(), (v / size).floor());
+    let (fu, fv) = (u / size - cu, v / size - cv);
+    if fu < 0.03 || fv < 0.03 {
+        return [0.25, 0.22, 0.19];
+    }
+    let shade = 0.75 + 0.4 * hash01(&[cu as i64, cv as i64, 5]);
+    let wear = 0.8 + 0.35 * fbm2(u * 9.0, v * 9.0, 3, 6);
+    scale([0.5, 0.22, 0.12], shade * wear)
+}
+
+fn plaster(u: f64, v: f64) -> [f64; 3] {
+    let ochre = [0.72, 0.53, 0.24];
+    let stain = fbm2(u * 1.3, v * 1.3, 5, 7);
+    let streaks = value2(u * 14.0, v * 0.6, 8);
+    let grain = 0.9 + 0.2 * value2(u * 90.0, v * 90.0, 9);
+    let dark = 1.0 - 0.45 * (stain - 0.45).max(0.0) * 2.0 - 0.25 * (streaks - 0.6).max(0.0) * 2.5;
+    let moss = ((0.35 - v).max(0.0) * 2.0 * fbm2(u * 4.0, v * 4.0, 3, 10)).min(0.6);
+    let c = mix(ochre, [0.2, 0.25, 0.1], moss);
+    scale(c, dark * grain)
+}
+
+fn wood(u: f64, v: f64, seed: i64) -> [f64; 3] {
+    let plank = (u / 0.18).floor();
+    let warp = fbm2(u * 3.0, v * 0.5, 3, 20 + seed) * 6.0;
+    let rings = 0.5 + 0.5 * ((u * 60.0 + warp + plank * 3.1).sin());
+    let shade = 0.7 + 0.5 * hash01(&[plank as i64, seed, 21]);
+    let c = mix([0.2, 0.1, 0.045], [0.11, 0.05, 0.022], rings * 0.7);
+    let fine = 0.85 + 0.3 * value2(u * 200.0, v * 15.0, 22);
+    scale(c, shade * fine)
+}
+
+fn carved(u: f64, v: f64) -> [f64; 3] {
+    let cell = 0.16;
+    let (cu, cv) = ((u / cell).floor(), (v / cell).floor());
+    let (fu, fv) = (u / cell - cu - 0.5, v / cell - cv - 0.5);
+    let r = (fu * fu + fv * fv).sqrt();
+    let motif = hash01(&[cu as i64, cv as i64, 30]);
+    let groove = if motif < 0.5 {
+        (r - 0.32).abs() < 0.05 || (fu.abs() - fv.abs()).abs() < 0.04
+    } else {
+        (fu.abs().max(fv.abs()) - 0.3).abs() < 0.05 || (r < 0.1)
+    };
+    let w = wood(u, v, 31);
+    if groove { scale(w, 0.35) } else { w }
+}
+
+fn lacquer(u: f64, v: f64) -> [f64; 3] {
+    let red = scale([0.42, 0.035, 0.025], 0.85 + 0.3 * fbm2(u * 6.0, v * 6.0, 3, 40));
+    let (pu, pv) = ((u / 0.25).fract(), (v / 0.35).fract());
+    let gold_line =
+        (pu - 0.5).abs() < 0.025 || (pv - 0.5).abs() < 0.02 || ((pu - 0.5).powi(2) + (pv - 0.5).powi(2)).sqrt() < 0.08;
+    let panel = hash01(&[(u / 0.25).floor() as i64, (v / 0.35).floor() as i64, 41]);
+    if gold_line && panel > 0.25 { scale([0.55, 0.38, 0.08], 0.8 + 0.3 * panel) } else { red }
+}
+
+fn roof_tile(u: f64, v: f64) -> [f64; 3] {
+    let (tw, th) = (0.2, 0.16);
+    let row = (v / th).floor();
+    let col = (u / tw + if row as i64 % 2 == 0 { 0.0 } else { 0.5 }).floor();
+    let fu = u / tw - col + if row as i64 % 2 == 0 { 0.0 } else { 0.5 };
+    let fv = v / th - row;
+    let curve = 0.55 + 0.45 * (std::f64::consts::PI * fu.fract()).sin();
+    let overlap_shadow = if fv > 0.82 { 0.45 } else { 1.0 };
+    let shade = 0.65 + 0.5 * hash01(&[col as i64, row as i64, 50]);
+    let moss = (fbm2(u * 0.8, v * 0.8, 4, 51) - 0.5).max(0.0) * 1.6;
+    let c = mix([0.47, 0.17, 0.08], [0.16, 0.2, 0.07], moss.min(0.8));
+    scale(c, curve * overlap_shadow * shade)
+}
+
+fn gravel(u: f64, v: f64) -> [f64; 3] {
+    let cell = 0.035;
+    let (cu, cv) = ((u / cell).floor() as i64, (v / cell).floor() as i64);
+    let pebble = hash01(&[cu, cv, 60]);
+    let tone = mix([0.45, 0.41, 0.35], [0.3, 0.29, 0.27], pebble);
+    let edge = {
+        let (fu, fv) = ((u / cell).fract() - 0.5, (v / cell).fract() - 0.5);
+        if fu.abs().max(fv.abs()) > 0.42 { 0.6 } else { 1.0 }
+    };
+    let patches = 0.8 + 0.4 * fbm2(u * 0.7, v * 0.7, 4, 61);
+    scale(tone, edge * patches)
+}
+
+fn grass(u: f64, v: f64) -> [f64; 3] {
+    let blades = value2(u * 60.0, v * 60.0, 70);
+    let patches = fbm2(u * 0.5, v * 0.5, 4, 71);
+    let earth = (patches - 0.55).max(0.0) * 2.5;
+    let green = mix([0.08, 0.17, 0.04], [0.16, 0.26, 0.07], blades);
+    mix(green, [0.25, 0.18, 0.1], earth.min(0.9))
+}
+
+fn stone(u: f64, v: f64) -> [f64; 3] {
+    let speck = hash01(&[(u * 150.0).floor() as i64, (v * 150.0).floor() as i64, 80]);
+    let veins = fbm2(u * 3.0, v * 3.0, 4, 81);
+    let base = mix([0.36, 0.36, 0.35], [0.22, 0.22, 0.23], veins);
+    if speck > 0.93 {
+        [0.6, 0.6, 0.58]
+    } else if speck < 0.05 {
+        [0.1, 0.1, 0.1]
+    } else {
+        base
+    }
+}
+
+fn ceramic(u: f64, v: f64) -> [f64; 3] {
+    let band = (v * 6.0).fract();
+    let motif = ((u * 10.0).sin() * (v * 14.0).cos()).abs();
+    let white = [0.75, 0.77, 0.78];
+    let blue = [0.05, 0.12, 0.45];
+    if band < 0.12 || (band > 0.4 && band < 0.6 && motif > 0.5) {
+        blue
+    } else {
+        scale(white, 0.9 + 0.1 * value2(u * 30.0, v * 30.0, 90))
+    }
+}
+
+fn leaves(u: f64, v: f64) -> [f64; 3] {
+    let leaf = hash01(&[(u * 25.0).floor() as i64, (v * 25.0).floor() as i64, 100]);
+    let light = value2(u * 5.0, v * 5.0, 101);
+    tint(mix([0.04, 0.12, 0.03], [0.12, 0.28, 0.06], leaf), [0.7 + 0.6 * light, 0.7 + 0.6 * light, 0.7 + 0.6 * light])
+}
