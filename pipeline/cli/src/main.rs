@@ -65,6 +65,8 @@ enum Command {
     Tile(commands::tile::TileArgs),
     /// Render a synthetic heritage site with its ground truth.
     Synth(commands::synth::SynthArgs),
+    /// Run everything on a synthetic site: render, ingest, build.
+    Demo(commands::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Build(args) => commands::build::run(&cli.archive, args),
         Command::Tile(args) => commands::tile::run(args),
         Command::Synth(args) => commands::synth::run(args),
+        Command::Demo(args) => commands::demo::run(args),
     };
     match result {
         Ok(code) => code,

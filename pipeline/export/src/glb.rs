@@ -42,9 +42,7 @@ pub fn to_glb(primitives: &[Primitive], generator: &str) -> Vec<u8> {
     let mut meshes = Vec::new();
     let mut materials = Vec::new();
     let mut push = |bin: &mut Vec<u8>, bytes: &[u8], target: u32| -> usize {
-        while bin.len() % 4 != 0 {
-            bin.push(0);
-        }
+        pad(bin, 0);
         views.push(json!({ "buffer": 0, "byteOffset": bin.len(), "byteLength": bytes.len(), "target": target }));
         bin.extend_from_slice(bytes);
         views.len() - 1
@@ -96,9 +94,7 @@ pub fn to_glb(primitives: &[Primitive], generator: &str) -> Vec<u8> {
         }));
         meshes.push(json!({ "name": p.name, "primitives": [primitive] }));
     }
-    while bin.len() % 4 != 0 {
-        bin.push(0);
-    }
+    pad(&mut bin, 0);
     let nodes: Vec<Value> = primitives.iter().enumerate().map(|(i, p)| json!({ "name": p.name, "mesh": i })).collect();
     let mut document = json!({
         "asset": { "version": "2.0", "generator": generator },
@@ -115,9 +111,7 @@ pub fn to_glb(primitives: &[Primitive], generator: &str) -> Vec<u8> {
         document.as_object_mut().expect("an object").retain(|k, _| ["asset", "scene", "scenes"].contains(&k.as_str()));
     }
     let mut text = serde_json::to_vec(&document).expect("JSON values always serialise");
-    while text.len() % 4 != 0 {
-        text.push(b' ');
-    }
+    pad(&mut text, b' ');
     let has_bin = !bin.is_empty();
     let total = 12 + 8 + text.len() + if has_bin { 8 + bin.len() } else { 0 };
     let mut out = Vec::with_capacity(total);
@@ -133,6 +127,13 @@ pub fn to_glb(primitives: &[Primitive], generator: &str) -> Vec<u8> {
         out.extend_from_slice(&bin);
     }
     out
+}
+
+/// Pads `bytes` with `fill` to a multiple of 4 bytes, as glTF requires.
+fn pad(bytes: &mut Vec<u8>, fill: u8) {
+    while !bytes.len().is_multiple_of(4) {
+        bytes.push(fill);
+    }
 }
 
 fn floats(values: &[[f32; 3]]) -> Vec<u8> {

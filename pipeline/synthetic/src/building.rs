@@ -129,11 +129,13 @@ fn roof(s: &mut Scene) {
 }
 
 fn courtyard(s: &mut Scene) {
-    // Two large glazed pots with trees.
+    // Two large glazed pots with clipped shrubs, as in front of many
+    // southern houses.
     for x in [-4.5, 4.5] {
         s.object().frustum(v(x, -9.0, 0.0), 0.45, 0.6, 0.8, 24, Ceramic);
-        s.cylinder(v(x, -9.0, 0.8), 0.08, 0.9, 10, Wood);
-        s.frustum(v(x, -9.0, 1.5), 0.9, 0.0, 1.6, 18, Leaves);
+        s.cylinder(v(x, -9.0, 0.8), 0.07, 0.35, 10, Wood);
+        s.frustum(v(x, -9.0, 1.1), 0.35, 0.7, 0.35, 20, Leaves);
+        s.frustum(v(x, -9.0, 1.45), 0.7, 0.2, 0.55, 20, Leaves);
     }
     // A stone stele on a base.
     s.object().cuboid(v(-9.5, -7.0, 0.0), v(-8.3, -6.4, 0.3), Stone);

@@ -33,12 +33,12 @@ pub fn volunteer_walk(count: usize, width: u32, height: u32, seed: i64) -> Vec<C
         let x = -7.0 + 14.0 * (i as f64 + 0.5) / sweep.max(1) as f64;
         shoot(V3::new(x, -11.5, 1.7), V3::new(x * 0.7, -2.0, 2.4), &mut rng);
     }
-    // Close-ups of the columns, the doors and a pot.
+    // Closer views of the columns and doors, the stele and the shrine.
     let details = [
-        (V3::new(-3.0, -8.0, 1.7), V3::new(-3.3, -3.0, 2.0)),
-        (V3::new(2.5, -7.5, 1.6), V3::new(1.1, -2.5, 1.8)),
-        (V3::new(-6.5, -12.0, 1.5), V3::new(-4.5, -9.0, 0.9)),
-        (V3::new(6.0, -7.5, 1.8), V3::new(4.4, -2.5, 2.6)),
+        (V3::new(-3.0, -8.5, 1.7), V3::new(-3.3, -3.0, 2.0)),
+        (V3::new(2.5, -8.0, 1.6), V3::new(1.1, -2.5, 1.8)),
+        (V3::new(-7.5, -11.5, 1.6), V3::new(-8.9, -6.7, 1.2)),
+        (V3::new(7.0, -11.5, 1.7), V3::new(9.0, -7.0, 1.5)),
     ];
     for i in 0..close {
         let (eye, target) = details[i % details.len()];

@@ -44,7 +44,7 @@ impl Material {
             Material::Wood => [0.16, 0.08, 0.035],
             Material::CarvedWood => [0.2, 0.1, 0.045],
             Material::Lacquer => [0.4, 0.04, 0.03],
-            Material::RoofTile => [0.45, 0.17, 0.09],
+            Material::RoofTile => [0.38, 0.15, 0.08],
             Material::Gravel => [0.42, 0.38, 0.32],
             Material::Grass => [0.12, 0.2, 0.05],
             Material::Stone => [0.33, 0.33, 0.32],
@@ -60,10 +60,6 @@ fn mix(a: [f64; 3], b: [f64; 3], t: f64) -> [f64; 3] {
 
 fn scale(c: [f64; 3], s: f64) -> [f64; 3] {
     [c[0] * s, c[1] * s, c[2] * s]
-}
-
-fn tint(c: [f64; 3], t: [f64; 3]) -> [f64; 3] {
-    [c[0] * t[0], c[1] * t[1], c[2] * t[2]]
 }
 
 /// The albedo (linear RGB) of `material` at surface coordinates `uv`
@@ -174,14 +170,14 @@ fn roof_tile(u: f64, v: f64) -> [f64; 3] {
     let overlap_shadow = if fv > 0.82 { 0.45 } else { 1.0 };
     let shade = 0.65 + 0.5 * hash01(&[col as i64, row as i64, 50]);
     let moss = (fbm2(u * 0.8, v * 0.8, 4, 51) - 0.5).max(0.0) * 1.6;
-    let c = mix([0.47, 0.17, 0.08], [0.16, 0.2, 0.07], moss.min(0.8));
+    let c = mix([0.4, 0.15, 0.075], [0.14, 0.17, 0.06], moss.min(0.8));
     scale(c, curve * overlap_shadow * shade)
 }
 
 fn gravel(u: f64, v: f64) -> [f64; 3] {
-    let cell = 0.035;
+    let cell = 0.06;
     let (cu, cv) = ((u / cell).floor() as i64, (v / cell).floor() as i64);
-    let pebble = hash01(&[cu, cv, 60]);
+    let pebble = 0.6 * hash01(&[cu, cv, 60]) + 0.4 * value2(u * 4.0, v * 4.0, 62);
     let tone = mix([0.45, 0.41, 0.35], [0.3, 0.29, 0.27], pebble);
     let edge = {
         let (fu, fv) = ((u / cell).fract() - 0.5, (v / cell).fract() - 0.5);
@@ -225,7 +221,9 @@ fn ceramic(u: f64, v: f64) -> [f64; 3] {
 }
 
 fn leaves(u: f64, v: f64) -> [f64; 3] {
-    let leaf = hash01(&[(u * 25.0).floor() as i64, (v * 25.0).floor() as i64, 100]);
-    let light = value2(u * 5.0, v * 5.0, 101);
-    tint(mix([0.04, 0.12, 0.03], [0.12, 0.28, 0.06], leaf), [0.7 + 0.6 * light, 0.7 + 0.6 * light, 0.7 + 0.6 * light])
+    let clusters = fbm2(u * 6.0, v * 6.0, 4, 100);
+    let fine = value2(u * 40.0, v * 40.0, 101);
+    let light = 0.55 + 0.8 * clusters;
+    let c = mix([0.035, 0.1, 0.025], [0.09, 0.22, 0.05], fine);
+    scale(c, light)
 }

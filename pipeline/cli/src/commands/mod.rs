@@ -1,6 +1,7 @@
 //! One module a subcommand.
 
 pub mod build;
+pub mod demo;
 pub mod ingest;
 pub mod site;
 pub mod status;
