@@ -6,3 +6,10 @@ cd "$(dirname "$0")/.."
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+
+# glTF files checked by the Khronos validator (from npm).
+npm ci --prefix tests/gltf --no-audit --no-fund --loglevel=error
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+target/debug/heritage synth "$scratch/synth" --photos 1 --size 160x107 > /dev/null
+node tests/gltf/validate.mjs "$scratch/synth/truth/mesh.glb"

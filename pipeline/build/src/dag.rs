@@ -12,6 +12,7 @@ use anyhow::{Result, bail};
 use heritage_archive::Progress;
 use heritage_archive::cache::{BuildCache, CacheKey};
 use heritage_archive::parallel::{cores, map_bounded};
+use image::RgbImage;
 use serde::Serialize;
 
 use crate::inputs::PhotoInput;
@@ -37,6 +38,38 @@ pub trait Stage: Sync {
     fn depends_on(&self) -> &'static [&'static str];
     /// The jobs for these photos (done or not).
     fn plan<'a>(&'a self, photos: &'a [PhotoInput]) -> Result<Vec<Job<'a>>>;
+}
+
+/// A stage that makes one entry per photo from its upright, sRGB pixels.
+/// Every `PhotoStage` is a [`Stage`] with no dependencies.
+pub trait PhotoStage: Sync {
+    /// Folder name under `build/` and name in messages.
+    fn name(&self) -> &'static str;
+    /// The cache key of the entry for the photo with this SHA-256.
+    fn key(&self, sha256: &str) -> CacheKey;
+    /// Writes the entry for a photo's pixels into `out`.
+    fn make(&self, image: RgbImage, out: &Path) -> Result<()>;
+}
+
+impl<T: PhotoStage> Stage for T {
+    fn name(&self) -> &'static str {
+        PhotoStage::name(self)
+    }
+
+    fn depends_on(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn plan<'a>(&'a self, photos: &'a [PhotoInput]) -> Result<Vec<Job<'a>>> {
+        Ok(photos
+            .iter()
+            .map(|photo| Job {
+                key: self.key(&photo.sha256),
+                label: photo.label(),
+                run: Box::new(move |out: &Path| self.make(photo.load_display_image()?, out)),
+            })
+            .collect())
+    }
 }
 
 /// What happened to one stage.

@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use heritage_archive::{Archive, Sha256Hex, SiteDir, Slug};
+use heritage_imaging::load_display_image;
+use image::RgbImage;
 
 /// One original photo, as the stages see it.
 #[derive(Debug, Clone)]
@@ -25,6 +27,12 @@ impl PhotoInput {
     /// `<site>/<photoset>/<path>`, for messages.
     pub fn label(&self) -> String {
         format!("{}/{}/{}", self.site, self.photoset, self.path)
+    }
+
+    /// The photo's pixels, upright and in sRGB.
+    pub fn load_display_image(&self) -> Result<RgbImage> {
+        let bytes = std::fs::read(&self.original).with_context(|| format!("reading {}", self.original.display()))?;
+        Ok(load_display_image(&bytes, u64::MAX)?)
     }
 }
 

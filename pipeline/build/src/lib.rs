@@ -12,7 +12,7 @@ use heritage_archive::cache::BuildCache;
 use heritage_archive::{Archive, Progress, Slug};
 use serde::Serialize;
 
-pub use dag::{Job, Stage, StageReport};
+pub use dag::{Job, PhotoStage, Stage, StageReport};
 pub use inputs::PhotoInput;
 pub use thumbnails::Thumbnails;
 pub use tiles::Tiles;

@@ -3,13 +3,12 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
-use heritage_archive::atomic::write_atomic;
+use anyhow::Result;
 use heritage_archive::cache::{CacheKey, KeyBuilder};
-use heritage_imaging::{encode_jpeg, fit_within, load_display_image};
+use heritage_imaging::{encode_jpeg, fit_within};
+use image::RgbImage;
 
-use crate::dag::{Job, Stage};
-use crate::inputs::PhotoInput;
+use crate::dag::PhotoStage;
 
 /// File name of the preview inside an entry.
 pub const PREVIEW: &str = "preview.jpg";
@@ -36,10 +35,15 @@ impl Default for Thumbnails {
 impl Thumbnails {
     /// Bumped whenever the output for the same input changes.
     const VERSION: u32 = 1;
+}
 
-    /// The cache key of a photo's entry.
-    pub fn key(&self, sha256: &str) -> CacheKey {
-        KeyBuilder::new(self.name(), Self::VERSION)
+impl PhotoStage for Thumbnails {
+    fn name(&self) -> &'static str {
+        "thumbnails"
+    }
+
+    fn key(&self, sha256: &str) -> CacheKey {
+        KeyBuilder::new(PhotoStage::name(self), Self::VERSION)
             .add("sha256", sha256.as_bytes())
             .add("thumb_side", &self.thumb_side.to_le_bytes())
             .add("preview_side", &self.preview_side.to_le_bytes())
@@ -47,38 +51,14 @@ impl Thumbnails {
             .finish()
     }
 
-    fn make(&self, photo: &PhotoInput, out: &Path) -> Result<()> {
-        let bytes = std::fs::read(&photo.original).with_context(|| format!("reading {}", photo.original.display()))?;
-        let upright = load_display_image(&bytes, u64::MAX)?;
-        drop(bytes);
+    fn make(&self, upright: RgbImage, out: &Path) -> Result<()> {
         let preview = fit_within(&upright, self.preview_side);
         drop(upright);
         let thumb = fit_within(&preview, self.thumb_side);
         for (name, image) in [(PREVIEW, &preview), (THUMBNAIL, &thumb)] {
             let jpeg = encode_jpeg(image, self.quality).map_err(anyhow::Error::msg)?;
-            write_atomic(&out.join(name), &jpeg)?;
+            std::fs::write(out.join(name), jpeg)?;
         }
         Ok(())
-    }
-}
-
-impl Stage for Thumbnails {
-    fn name(&self) -> &'static str {
-        "thumbnails"
-    }
-
-    fn depends_on(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn plan<'a>(&'a self, photos: &'a [PhotoInput]) -> Result<Vec<Job<'a>>> {
-        Ok(photos
-            .iter()
-            .map(|photo| Job {
-                key: self.key(&photo.sha256),
-                label: photo.label(),
-                run: Box::new(move |out: &Path| self.make(photo, out)),
-            })
-            .collect())
     }
 }

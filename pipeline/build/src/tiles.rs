@@ -6,13 +6,12 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use heritage_archive::cache::{CacheKey, KeyBuilder};
-use heritage_imaging::load_display_image;
 use heritage_tiles::{Pyramid, TileOptions, write_pyramid};
+use image::RgbImage;
 
-use crate::dag::{Job, Stage};
-use crate::inputs::PhotoInput;
+use crate::dag::PhotoStage;
 
 /// Base name of the files inside an entry.
 pub const NAME: &str = "image";
@@ -33,11 +32,16 @@ impl Default for Tiles {
 impl Tiles {
     /// Bumped whenever the output for the same input changes.
     const VERSION: u32 = 1;
+}
 
-    /// The cache key of a photo's pyramid.
-    pub fn key(&self, sha256: &str) -> CacheKey {
+impl PhotoStage for Tiles {
+    fn name(&self) -> &'static str {
+        "tiles"
+    }
+
+    fn key(&self, sha256: &str) -> CacheKey {
         let o = &self.options;
-        KeyBuilder::new(self.name(), Self::VERSION)
+        KeyBuilder::new(PhotoStage::name(self), Self::VERSION)
             .add("sha256", sha256.as_bytes())
             .add("layout", format!("{:?}", o.layout).as_bytes())
             .add("dzi_tile_size", &o.dzi_tile_size.to_le_bytes())
@@ -48,32 +52,8 @@ impl Tiles {
             .finish()
     }
 
-    fn make(&self, photo: &PhotoInput, out: &Path) -> Result<()> {
-        let bytes = std::fs::read(&photo.original).with_context(|| format!("reading {}", photo.original.display()))?;
-        let image = load_display_image(&bytes, u64::MAX)?;
-        drop(bytes);
+    fn make(&self, image: RgbImage, out: &Path) -> Result<()> {
         write_pyramid(&Pyramid::build(image), out, NAME, &self.options)?;
         Ok(())
-    }
-}
-
-impl Stage for Tiles {
-    fn name(&self) -> &'static str {
-        "tiles"
-    }
-
-    fn depends_on(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn plan<'a>(&'a self, photos: &'a [PhotoInput]) -> Result<Vec<Job<'a>>> {
-        Ok(photos
-            .iter()
-            .map(|photo| Job {
-                key: self.key(&photo.sha256),
-                label: photo.label(),
-                run: Box::new(move |out: &Path| self.make(photo, out)),
-            })
-            .collect())
     }
 }
