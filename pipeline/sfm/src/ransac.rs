@@ -1,0 +1,184 @@
+//! Robust estimation: LO-MSAC. Samples are scored as in MSAC (inliers by
+//! their error, outliers by the threshold); every new best model is
+//! refitted to all its inliers until that stops helping (the local
+//! optimisation of LO-RANSAC), and the number of iterations adapts to the
+//! inlier ratio found.
+
+/// A model family that minimal samples can be fitted to.
+pub trait Estimator {
+    /// The model.
+    type Model;
+    /// Correspondences in a minimal sample.
+    const SAMPLE_SIZE: usize;
+    /// Number of correspondences.
+    fn len(&self) -> usize;
+    /// True when there are no correspondences.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Models fitted to the correspondences with these indices: a minimal
+    /// sample, or (least squares) any larger set.
+    fn fit(&self, indices: &[usize]) -> Vec<Self::Model>;
+    /// Squared error of correspondence `i` under `model`.
+    fn error(&self, model: &Self::Model, i: usize) -> f64;
+}
+
+/// Settings of a robust estimation.
+#[derive(Debug, Clone, Copy)]
+pub struct RansacOptions {
+    /// Largest error (not squared) of an inlier.
+    pub max_error: f64,
+    /// Wanted probability of having drawn an all-inlier sample.
+    pub confidence: f64,
+    /// Fewest iterations.
+    pub min_iterations: usize,
+    /// Most iterations.
+    pub max_iterations: usize,
+    /// Seed of the sampling (estimates are repeatable).
+    pub seed: u64,
+}
+
+impl Default for RansacOptions {
+    fn default() -> RansacOptions {
+        RansacOptions { max_error: 4.0, confidence: 0.9999, min_iterations: 50, max_iterations: 10_000, seed: 42 }
+    }
+}
+
+/// The best model found and its inliers.
+#[derive(Debug, Clone)]
+pub struct Estimate<M> {
+    /// The model.
+    pub model: M,
+    /// Whether each correspondence is an inlier.
+    pub inliers: Vec<bool>,
+    /// Number of inliers.
+    pub inlier_count: usize,
+    /// Iterations run.
+    pub iterations: usize,
+}
+
+/// SplitMix64: small, fast and deterministic.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Runs MSAC; `None` when there are too few correspondences or no sample
+/// gave a model.
+pub fn msac<E: Estimator>(estimator: &E, options: &RansacOptions) -> Option<Estimate<E::Model>> {
+    let n = estimator.len();
+    let k = E::SAMPLE_SIZE;
+    if n < k {
+        return None;
+    }
+    let threshold = options.max_error * options.max_error;
+    let mut rng = SplitMix(options.seed);
+    let mut best: Option<(f64, E::Model, usize)> = None;
+    let mut needed = options.max_iterations;
+    let mut iterations = 0;
+    let mut sample = Vec::with_capacity(k);
+    while iterations < needed.max(options.min_iterations).min(options.max_iterations) {
+        iterations += 1;
+        sample.clear();
+        while sample.len() < k {
+            let i = rng.below(n);
+            if !sample.contains(&i) {
+                sample.push(i);
+            }
+        }
+        for model in estimator.fit(&sample) {
+            let (cost, count) = score(estimator, &model, threshold);
+            if best.as_ref().is_none_or(|b| cost < b.0) {
+                let (cost, model, count) = local_optimization(estimator, (cost, model, count), threshold);
+                needed = adaptive_iterations(count as f64 / n as f64, k, options.confidence);
+                best = Some((cost, model, count));
+            }
+        }
+    }
+    let (_, model, _) = best?;
+    let inliers: Vec<bool> = (0..n).map(|i| estimator.error(&model, i) < threshold).collect();
+    let inlier_count = inliers.iter().filter(|&&b| b).count();
+    Some(Estimate { model, inliers, inlier_count, iterations })
+}
+
+/// MSAC cost and inlier count of `model`.
+fn score<E: Estimator>(estimator: &E, model: &E::Model, threshold: f64) -> (f64, usize) {
+    let (mut cost, mut count) = (0.0, 0);
+    for i in 0..estimator.len() {
+        let e = estimator.error(model, i);
+        if e < threshold {
+            cost += e;
+            count += 1;
+        } else {
+            cost += threshold;
+        }
+    }
+    (cost, count)
+}
+
+/// Refits a model to all its inliers while that lowers the cost.
+fn local_optimization<E: Estimator>(
+    estimator: &E,
+    mut best: (f64, E::Model, usize),
+    threshold: f64,
+) -> (f64, E::Model, usize) {
+    for _ in 0..4 {
+        let inliers: Vec<usize> = (0..estimator.len()).filter(|&i| estimator.error(&best.1, i) < threshold).collect();
+        if inliers.len() <= E::SAMPLE_SIZE {
+            break;
+        }
+        let Some(refit) = estimator
+            .fit(&inliers)
+            .into_iter()
+            .map(|m| {
+                let (cost, count) = score(estimator, &m, threshold);
+                (cost, m, count)
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+        else {
+            break;
+        };
+        if refit.0 >= best.0 {
+            break;
+        }
+        best = refit;
+    }
+    best
+}
+
+/// Iterations needed to draw an all-inlier sample of `k` with probability
+/// `confidence` when a fraction `ratio` of the data are inliers.
+pub fn adaptive_iterations(ratio: f64, k: usize, confidence: f64) -> usize {
+    let good = ratio.powi(k as i32);
+    if good >= 1.0 - 1e-12 {
+        return 1;
+    }
+    if good <= 1e-12 {
+        return usize::MAX;
+    }
+    ((1.0 - confidence).ln() / (1.0 - good).ln()).ceil() as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iteration_counts_follow_the_formula() {
+        assert_eq!(adaptive_iterations(1.0, 8, 0.99), 1);
+        // 50 % inliers, 4-point samples, 99 %: log(0.01)/log(1-1/16) = 71.4.
+        assert_eq!(adaptive_iterations(0.5, 4, 0.99), 72);
+        assert_eq!(adaptive_iterations(0.0, 4, 0.99), usize::MAX);
+    }
+}
