@@ -60,6 +60,94 @@ pub fn fundamental_8point(x1: &[Point], x2: &[Point]) -> Option<Matrix3<f64>> {
     (norm > 1e-300 && f.iter().all(|v| v.is_finite())).then(|| f / norm)
 }
 
+/// The one to three fundamental matrices through exactly 7
+/// correspondences: F = a F1 + (1 - a) F2 from the two-dimensional null
+/// space, with a from the cubic det(F) = 0.
+pub fn fundamental_7point(x1: &[Point], x2: &[Point]) -> Vec<Matrix3<f64>> {
+    if x1.len() != 7 || x2.len() != 7 {
+        return Vec::new();
+    }
+    let (t1, t2) = (normaliser(x1), normaliser(x2));
+    let mut a = SMatrix::<f64, 9, 9>::zeros();
+    for (row, (p, q)) in x1.iter().zip(x2).enumerate() {
+        let (p, q) = (apply(&t1, p), apply(&t2, q));
+        let r = [q.x * p.x, q.x * p.y, q.x, q.y * p.x, q.y * p.y, q.y, p.x, p.y, 1.0];
+        for (c, v) in r.iter().enumerate() {
+            a[(row, c)] = *v;
+        }
+    }
+    // Two zero rows make the matrix square; its two smallest right singular
+    // vectors span the null space of the seven equations.
+    let svd = a.svd(false, true);
+    let Some(v_t) = svd.v_t else { return Vec::new() };
+    let mut order: Vec<usize> = (0..9).collect();
+    order.sort_by(|&i, &j| svd.singular_values[i].total_cmp(&svd.singular_values[j]));
+    let f1 = Matrix3::from_row_slice(v_t.row(order[0]).transpose().as_slice());
+    let f2 = Matrix3::from_row_slice(v_t.row(order[1]).transpose().as_slice());
+    // det(a F1 + (1 - a) F2) = c3 a^3 + c2 a^2 + c1 a + c0, found by sampling
+    // the determinant at four values of a.
+    let det = |a: f64| (f1 * a + f2 * (1.0 - a)).determinant();
+    let (d0, d1, dm, d2) = (det(0.0), det(1.0), det(-1.0), det(2.0));
+    let c0 = d0;
+    let c2 = (d1 + dm) / 2.0 - d0;
+    let c3 = (d2 - 2.0 * d1 + d0 - 2.0 * c2) / 6.0;
+    let c1 = d1 - c0 - c2 - c3;
+    real_cubic_roots(c3, c2, c1, c0)
+        .into_iter()
+        .filter_map(|a| {
+            let f = t2.transpose() * (f1 * a + f2 * (1.0 - a)) * t1;
+            let norm = f.norm();
+            (norm > 1e-300 && f.iter().all(|v| v.is_finite())).then(|| f / norm)
+        })
+        .collect()
+}
+
+/// Real roots of c3 x^3 + c2 x^2 + c1 x + c0 (degree dropping when the
+/// leading coefficients vanish), polished by Newton steps.
+pub fn real_cubic_roots(c3: f64, c2: f64, c1: f64, c0: f64) -> Vec<f64> {
+    let scale = c3.abs().max(c2.abs()).max(c1.abs()).max(c0.abs());
+    if scale == 0.0 {
+        return Vec::new();
+    }
+    if c3.abs() < 1e-12 * scale {
+        if c2.abs() < 1e-12 * scale {
+            return if c1.abs() < 1e-12 * scale { Vec::new() } else { vec![-c0 / c1] };
+        }
+        let disc = c1 * c1 - 4.0 * c2 * c0;
+        if disc < 0.0 {
+            return Vec::new();
+        }
+        let q = -0.5 * (c1 + c1.signum() * disc.sqrt());
+        let mut roots = vec![q / c2];
+        if q != 0.0 {
+            roots.push(c0 / q);
+        }
+        return roots;
+    }
+    let (a, b, c) = (c2 / c3, c1 / c3, c0 / c3);
+    let q = (a * a - 3.0 * b) / 9.0;
+    let r = (2.0 * a * a * a - 9.0 * a * b + 27.0 * c) / 54.0;
+    let mut roots = if r * r < q * q * q {
+        let theta = (r / (q * q * q).sqrt()).clamp(-1.0, 1.0).acos();
+        let m = -2.0 * q.sqrt();
+        (0..3).map(|k| m * ((theta + std::f64::consts::TAU * f64::from(k)) / 3.0).cos() - a / 3.0).collect()
+    } else {
+        let big = -r.signum() * (r.abs() + (r * r - q * q * q).sqrt()).cbrt();
+        let small = if big == 0.0 { 0.0 } else { q / big };
+        vec![big + small - a / 3.0]
+    };
+    for x in &mut roots {
+        for _ in 0..3 {
+            let f = ((x.mul_add(1.0, a) * *x + b) * *x) + c;
+            let df = (3.0 * *x + 2.0 * a) * *x + b;
+            if df.abs() > 1e-300 {
+                *x -= f / df;
+            }
+        }
+    }
+    roots
+}
+
 /// The homography (x2 ~ H x1) from 4 or more correspondences.
 pub fn homography_4point(x1: &[Point], x2: &[Point]) -> Option<Matrix3<f64>> {
     if x1.len() < 4 || x1.len() != x2.len() {

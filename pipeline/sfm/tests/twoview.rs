@@ -2,7 +2,9 @@
 //! the correspondences wrong.
 
 use heritage_sfm::ransac::{Estimator, RansacOptions, msac};
-use heritage_sfm::twoview::{Point, fundamental_8point, homography_4point, sampson_error, transfer_error};
+use heritage_sfm::twoview::{
+    Point, fundamental_7point, fundamental_8point, homography_4point, real_cubic_roots, sampson_error, transfer_error,
+};
 use nalgebra::{Matrix3, Rotation3, Vector3};
 
 /// A tiny deterministic generator for the test data.
@@ -136,6 +138,33 @@ fn eight_point_is_exact_on_exact_data() {
         assert!(sampson_error(&f, a, b) < 1e-12, "{}", sampson_error(&f, a, b));
     }
     assert!(f.determinant().abs() < 1e-12, "rank 2");
+}
+
+#[test]
+fn seven_point_finds_the_true_matrix_among_its_solutions() {
+    let mut rng = Lcg(11);
+    for _ in 0..20 {
+        let (x1, x2, _) = correspondences(&scene(&mut rng, 7), 0.0, 0.0, &mut rng);
+        let solutions = fundamental_7point(&x1, &x2);
+        assert!((1..=3).contains(&solutions.len()));
+        let (y1, y2, _) = correspondences(&scene(&mut rng, 50), 0.0, 0.0, &mut rng);
+        let best = solutions
+            .iter()
+            .map(|f| y1.iter().zip(&y2).map(|(a, b)| sampson_error(f, a, b)).fold(0.0, f64::max))
+            .fold(f64::INFINITY, f64::min);
+        assert!(best < 1e-10, "worst error of the best solution: {best}");
+    }
+}
+
+#[test]
+fn cubic_roots() {
+    let mut roots = real_cubic_roots(2.0, -4.0, -22.0, 24.0); // 2(x-1)(x+3)(x-4)
+    roots.sort_by(f64::total_cmp);
+    for (r, want) in roots.iter().zip([-3.0, 1.0, 4.0]) {
+        assert!((r - want).abs() < 1e-12, "{roots:?}");
+    }
+    assert_eq!(real_cubic_roots(1.0, 0.0, 1.0, 0.0).len(), 1); // x(x^2+1)
+    assert_eq!(real_cubic_roots(0.0, 1.0, 0.0, -4.0).len(), 2);
 }
 
 #[test]
