@@ -6,5 +6,6 @@
 //! EXIF or a `K.txt`), the two-view minimal solvers and robust estimation.
 
 pub mod intrinsics;
+pub mod pose;
 pub mod ransac;
 pub mod twoview;

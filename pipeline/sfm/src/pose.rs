@@ -1,0 +1,122 @@
+//! Relative pose from an essential matrix, and triangulation.
+//!
+//! Points here are normalised image coordinates (`K⁻¹ x`), poses
+//! world-to-camera with the first camera at the origin.
+
+use nalgebra::{Matrix3, Matrix3x4, Matrix4, Rotation3, Vector3};
+
+/// The skew-symmetric matrix of the cross product with `v`.
+pub fn skew(v: &Vector3<f64>) -> Matrix3<f64> {
+    Matrix3::new(0.0, -v.z, v.y, v.z, 0.0, -v.x, -v.y, v.x, 0.0)
+}
+
+/// The essential matrix of the pose (R, t): E = [t]x R.
+pub fn essential_from_pose(r: &Rotation3<f64>, t: &Vector3<f64>) -> Matrix3<f64> {
+    skew(t) * r.matrix()
+}
+
+/// The essential matrix from a fundamental matrix and both calibrations.
+pub fn essential_from_fundamental(f: &Matrix3<f64>, k1: &Matrix3<f64>, k2: &Matrix3<f64>) -> Matrix3<f64> {
+    k2.transpose() * f * k1
+}
+
+/// The four poses an essential matrix allows: two rotations times the two
+/// signs of the unit translation.
+pub fn decompose_essential(e: &Matrix3<f64>) -> Vec<(Rotation3<f64>, Vector3<f64>)> {
+    let svd = e.svd(true, true);
+    let (Some(mut u), Some(mut v_t)) = (svd.u, svd.v_t) else { return Vec::new() };
+    if u.determinant() < 0.0 {
+        u = -u;
+    }
+    if v_t.determinant() < 0.0 {
+        v_t = -v_t;
+    }
+    let w = Matrix3::new(0.0, -1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0);
+    let t: Vector3<f64> = u.column(2).into_owned();
+    let r1 = Rotation3::from_matrix_unchecked(u * w * v_t);
+    let r2 = Rotation3::from_matrix_unchecked(u * w.transpose() * v_t);
+    vec![(r1, t), (r1, -t), (r2, t), (r2, -t)]
+}
+
+/// The 3x4 projection of a pose.
+pub fn projection(r: &Rotation3<f64>, t: &Vector3<f64>) -> Matrix3x4<f64> {
+    let mut p = Matrix3x4::zeros();
+    p.fixed_view_mut::<3, 3>(0, 0).copy_from(r.matrix());
+    p.set_column(3, t);
+    p
+}
+
+/// The point seen at `x1` by `p1` and at `x2` by `p2` (linear DLT);
+/// `None` at infinity.
+pub fn triangulate(p1: &Matrix3x4<f64>, p2: &Matrix3x4<f64>, x1: &[f64; 2], x2: &[f64; 2]) -> Option<Vector3<f64>> {
+    let mut a = Matrix4::zeros();
+    for (row, (p, x)) in [(p1, x1), (p1, x1), (p2, x2), (p2, x2)].into_iter().enumerate() {
+        let coordinate = if row % 2 == 0 { x[0] } else { x[1] };
+        let axis = row % 2;
+        let r = p.row(2) * coordinate - p.row(axis);
+        a.set_row(row, &r);
+    }
+    let svd = a.svd(false, true);
+    let v_t = svd.v_t?;
+    let (index, _) = svd.singular_values.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1))?;
+    let h = v_t.row(index);
+    (h[3].abs() > 1e-12).then(|| Vector3::new(h[0] / h[3], h[1] / h[3], h[2] / h[3]))
+}
+
+/// Of the four poses of `e`, the one that puts most correspondences in
+/// front of both cameras, with that count.
+pub fn recover_pose(
+    e: &Matrix3<f64>,
+    x1: &[[f64; 2]],
+    x2: &[[f64; 2]],
+) -> Option<(Rotation3<f64>, Vector3<f64>, usize)> {
+    let first = projection(&Rotation3::identity(), &Vector3::zeros());
+    decompose_essential(e)
+        .into_iter()
+        .map(|(r, t)| {
+            let second = projection(&r, &t);
+            let in_front = x1
+                .iter()
+                .zip(x2)
+                .filter_map(|(a, b)| triangulate(&first, &second, a, b))
+                .filter(|p| p.z > 0.0 && (r * p + t).z > 0.0)
+                .count();
+            (r, t, in_front)
+        })
+        .max_by_key(|(_, _, n)| *n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_true_pose_is_recovered_from_its_essential_matrix() {
+        let r = Rotation3::from_euler_angles(0.1, -0.25, 0.05);
+        let t = Vector3::new(-0.9, 0.1, 0.2).normalize();
+        let points: Vec<Vector3<f64>> = (0..30)
+            .map(|i| Vector3::new((i % 5) as f64 - 2.0, (i / 5) as f64 * 0.4 - 1.0, 6.0 + (i % 3) as f64))
+            .collect();
+        let x1: Vec<[f64; 2]> = points.iter().map(|p| [p.x / p.z, p.y / p.z]).collect();
+        let x2: Vec<[f64; 2]> = points
+            .iter()
+            .map(|p| {
+                let c = r * p + t;
+                [c.x / c.z, c.y / c.z]
+            })
+            .collect();
+        let e = essential_from_pose(&r, &t);
+        for (a, b) in x1.iter().zip(&x2) {
+            let residual = Vector3::new(b[0], b[1], 1.0).dot(&(e * Vector3::new(a[0], a[1], 1.0)));
+            assert!(residual.abs() < 1e-12);
+        }
+        let (rr, rt, n) = recover_pose(&(e * 3.7), &x1, &x2).unwrap();
+        assert_eq!(n, points.len());
+        assert!((rr.matrix() - r.matrix()).norm() < 1e-9);
+        assert!((rt - t).norm() < 1e-9);
+        let p =
+            triangulate(&projection(&Rotation3::identity(), &Vector3::zeros()), &projection(&r, &t), &x1[7], &x2[7])
+                .unwrap();
+        assert!((p - points[7]).norm() < 1e-9);
+    }
+}
