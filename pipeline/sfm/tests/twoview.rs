@@ -206,3 +206,98 @@ fn too_few_or_mismatched_points_give_no_model() {
     assert!(fundamental_8point(&points, &points[..7]).is_none());
     assert!(homography_4point(&points[..3], &points[..3]).is_none());
 }
+
+#[test]
+fn five_point_finds_the_true_essential_matrix() {
+    use heritage_sfm::fivepoint::essential_5point;
+    use heritage_sfm::pose::essential_from_pose;
+    let mut rng = Lcg(21);
+    let mut found = 0;
+    let trials = 200;
+    for _ in 0..trials {
+        let r = Rotation3::from_euler_angles(rng.range(-0.3, 0.3), rng.range(-0.5, 0.5), rng.range(-0.3, 0.3));
+        let t = Vector3::new(rng.range(-1.0, 1.0), rng.range(-0.3, 0.3), rng.range(-0.3, 0.3)).normalize();
+        let truth = essential_from_pose(&r, &t);
+        let truth = truth / truth.norm();
+        let points = scene(&mut rng, 5);
+        let x1: Vec<Point> = points.iter().map(|p| [p.x / p.z, p.y / p.z]).collect();
+        let x2: Vec<Point> = points
+            .iter()
+            .map(|p| {
+                let c = r * p + t;
+                [c.x / c.z, c.y / c.z]
+            })
+            .collect();
+        let solutions = essential_5point(&x1, &x2);
+        assert!(solutions.len() <= 10);
+        let best = solutions.iter().map(|e| (e - truth).norm().min((e + truth).norm())).fold(f64::INFINITY, f64::min);
+        if best < 1e-6 {
+            found += 1;
+        }
+    }
+    assert!(found >= trials * 97 / 100, "the true matrix was among the solutions in {found} of {trials} trials");
+}
+
+/// Correspondences in normalised coordinates, scored in pixels of a
+/// 1000-pixel focal length.
+struct Essential<'a>(&'a [Point], &'a [Point]);
+
+const FOCAL: f64 = 1000.0;
+
+impl Estimator for Essential<'_> {
+    type Model = Matrix3<f64>;
+    const SAMPLE_SIZE: usize = 5;
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn fit(&self, idx: &[usize]) -> Vec<Matrix3<f64>> {
+        let pick = |x: &[Point]| idx.iter().map(|&i| x[i]).collect::<Vec<_>>();
+        if idx.len() == 5 {
+            heritage_sfm::fivepoint::essential_5point(&pick(self.0), &pick(self.1))
+        } else {
+            // Least squares on many inliers: the 8-point solution, projected
+            // to an essential matrix (two equal singular values).
+            fundamental_8point(&pick(self.0), &pick(self.1))
+                .map(|f| {
+                    let svd = f.svd(true, true);
+                    let s = (svd.singular_values[0] + svd.singular_values[1]) / 2.0;
+                    svd.u.unwrap() * Matrix3::from_diagonal(&Vector3::new(s, s, 0.0)) * svd.v_t.unwrap()
+                })
+                .into_iter()
+                .collect()
+        }
+    }
+    fn error(&self, e: &Matrix3<f64>, i: usize) -> f64 {
+        sampson_error(e, &self.0[i], &self.1[i]) * FOCAL * FOCAL
+    }
+}
+
+#[test]
+fn five_point_msac_recovers_the_pose_among_half_outliers() {
+    use heritage_sfm::pose::recover_pose;
+    let mut rng = Lcg(31);
+    let (x1, x2, truth) = correspondences(&scene(&mut rng, 300), 0.5, 0.5, &mut rng);
+    let (a, b) = views();
+    let kinv = a.k.try_inverse().unwrap();
+    let normalise = |x: &[Point]| -> Vec<Point> {
+        x.iter()
+            .map(|p| {
+                let n = kinv * Vector3::new(p[0], p[1], 1.0);
+                [n.x, n.y]
+            })
+            .collect()
+    };
+    let (n1, n2) = (normalise(&x1), normalise(&x2));
+    let estimate = msac(&Essential(&n1, &n2), &RansacOptions { max_error: 2.0, ..Default::default() }).unwrap();
+    let (precision, recall) = scores(&estimate.inliers, &truth);
+    assert!(precision > 0.95 && recall > 0.95, "precision {precision}, recall {recall}");
+    assert!(estimate.iterations < 1000, "{} iterations", estimate.iterations);
+    let keep = |x: &[Point]| x.iter().zip(&estimate.inliers).filter(|(_, k)| **k).map(|(p, _)| *p).collect::<Vec<_>>();
+    let (r, t, in_front) = recover_pose(&estimate.model, &keep(&n1), &keep(&n2)).unwrap();
+    assert!(in_front as f64 > 0.95 * estimate.inlier_count as f64);
+    let rotation_error = (r.inverse() * b.r).angle().to_degrees();
+    let true_direction = b.t.normalize();
+    let direction_error = t.normalize().dot(&true_direction).clamp(-1.0, 1.0).acos().to_degrees();
+    assert!(rotation_error < 0.2, "rotation error {rotation_error} deg");
+    assert!(direction_error < 1.0, "translation direction error {direction_error} deg");
+}

@@ -1,0 +1,178 @@
+//! The calibrated 5-point relative pose solver (Stewénius, Engels and
+//! Nistér's Gröbner-basis formulation).
+//!
+//! The essential matrices through five correspondences form
+//! `E = x X + y Y + z Z + W`, with X, Y, Z, W spanning the null space of
+//! the epipolar equations. The ten cubic constraints `det E = 0` and
+//! `2 E Eᵀ E - tr(E Eᵀ) E = 0` are reduced (Gauss-Jordan) against their ten
+//! cubic monomials; what is left gives the action matrix of
+//! multiplication by `x` on the quotient basis, whose real eigenvectors
+//! are the (up to ten) solutions.
+
+use nalgebra::{Matrix3, SMatrix, SVector};
+
+/// Monomials of degree 3 or less in x, y, z, in graded reverse
+/// lexicographic order: the ten cubics first, then the basis of the
+/// quotient ring `x², xy, xz, y², yz, z², x, y, z, 1`.
+const MONOMIALS: [(u8, u8, u8); 20] = [
+    (3, 0, 0),
+    (2, 1, 0),
+    (2, 0, 1),
+    (1, 2, 0),
+    (1, 1, 1),
+    (1, 0, 2),
+    (0, 3, 0),
+    (0, 2, 1),
+    (0, 1, 2),
+    (0, 0, 3),
+    (2, 0, 0),
+    (1, 1, 0),
+    (1, 0, 1),
+    (0, 2, 0),
+    (0, 1, 1),
+    (0, 0, 2),
+    (1, 0, 0),
+    (0, 1, 0),
+    (0, 0, 1),
+    (0, 0, 0),
+];
+
+/// A polynomial of degree 3 or less, coefficients in `MONOMIALS` order.
+#[derive(Clone, Copy)]
+struct Poly([f64; 20]);
+
+fn index(m: (u8, u8, u8)) -> usize {
+    MONOMIALS.iter().position(|&k| k == m).expect("degree at most 3")
+}
+
+impl Poly {
+    fn zero() -> Poly {
+        Poly([0.0; 20])
+    }
+
+    /// `a x + b y + c z + d`.
+    fn linear(a: f64, b: f64, c: f64, d: f64) -> Poly {
+        let mut p = Poly::zero();
+        p.0[16] = a;
+        p.0[17] = b;
+        p.0[18] = c;
+        p.0[19] = d;
+        p
+    }
+
+    fn mul(&self, other: &Poly) -> Poly {
+        let mut out = Poly::zero();
+        for (i, &a) in self.0.iter().enumerate() {
+            if a == 0.0 {
+                continue;
+            }
+            for (j, &b) in other.0.iter().enumerate() {
+                if b == 0.0 {
+                    continue;
+                }
+                let (m, n) = (MONOMIALS[i], MONOMIALS[j]);
+                out.0[index((m.0 + n.0, m.1 + n.1, m.2 + n.2))] += a * b;
+            }
+        }
+        out
+    }
+
+    fn add(&self, other: &Poly) -> Poly {
+        let mut out = *self;
+        for (o, b) in out.0.iter_mut().zip(other.0) {
+            *o += b;
+        }
+        out
+    }
+
+    fn scale(&self, s: f64) -> Poly {
+        Poly(self.0.map(|v| v * s))
+    }
+}
+
+/// The essential matrices through five correspondences of normalised
+/// image coordinates (`x2ᵀ E x1 = 0`), each of unit Frobenius norm.
+pub fn essential_5point(x1: &[[f64; 2]], x2: &[[f64; 2]]) -> Vec<Matrix3<f64>> {
+    if x1.len() != 5 || x2.len() != 5 {
+        return Vec::new();
+    }
+    let mut q = SMatrix::<f64, 9, 9>::zeros();
+    for (row, (a, b)) in x1.iter().zip(x2).enumerate() {
+        let r = [b[0] * a[0], b[0] * a[1], b[0], b[1] * a[0], b[1] * a[1], b[1], a[0], a[1], 1.0];
+        for (c, v) in r.iter().enumerate() {
+            q[(row, c)] = *v;
+        }
+    }
+    let svd = q.svd(false, true);
+    let Some(v_t) = svd.v_t else { return Vec::new() };
+    let mut order: Vec<usize> = (0..9).collect();
+    order.sort_by(|&i, &j| svd.singular_values[i].total_cmp(&svd.singular_values[j]));
+    let basis: Vec<SVector<f64, 9>> = order[..4].iter().map(|&i| v_t.row(i).transpose()).collect();
+    // E as a 3x3 matrix of linear polynomials in x, y, z.
+    let e: Vec<Vec<Poly>> = (0..3)
+        .map(|r| {
+            (0..3)
+                .map(|c| {
+                    let k = 3 * r + c;
+                    Poly::linear(basis[0][k], basis[1][k], basis[2][k], basis[3][k])
+                })
+                .collect()
+        })
+        .collect();
+    let eet: Vec<Vec<Poly>> = (0..3)
+        .map(|i| (0..3).map(|j| (0..3).fold(Poly::zero(), |acc, k| acc.add(&e[i][k].mul(&e[j][k])))).collect())
+        .collect();
+    let trace = eet[0][0].add(&eet[1][1]).add(&eet[2][2]);
+    let mut m = SMatrix::<f64, 10, 20>::zeros();
+    for i in 0..3 {
+        for j in 0..3 {
+            let eete = (0..3).fold(Poly::zero(), |acc, k| acc.add(&eet[i][k].mul(&e[k][j])));
+            let row = eete.scale(2.0).add(&trace.mul(&e[i][j]).scale(-1.0));
+            m.row_mut(3 * i + j).copy_from_slice(&row.0);
+        }
+    }
+    let minor = |a: usize, b: usize, c: usize, d: usize| e[1][a].mul(&e[2][b]).add(&e[1][c].mul(&e[2][d]).scale(-1.0));
+    let det = e[0][0]
+        .mul(&minor(1, 2, 2, 1))
+        .add(&e[0][1].mul(&minor(0, 2, 2, 0)).scale(-1.0))
+        .add(&e[0][2].mul(&minor(0, 1, 1, 0)));
+    m.row_mut(9).copy_from_slice(&det.0);
+
+    // Reduce against the ten cubic monomials: [I | B].
+    let lead = m.fixed_view::<10, 10>(0, 0).into_owned();
+    let rest = m.fixed_view::<10, 10>(0, 10).into_owned();
+    let Some(b) = lead.lu().solve(&rest) else { return Vec::new() };
+    // Multiplication by x on the basis (x², xy, xz, y², yz, z², x, y, z, 1)
+    // gives x³, x²y, x²z, xy², xyz, xz² (rows 0-5 of the reduction) and
+    // x², xy, xz, x (basis elements 0, 1, 2, 6).
+    let mut action = SMatrix::<f64, 10, 10>::zeros();
+    for r in 0..6 {
+        action.row_mut(r).copy_from(&(-b.row(r)));
+    }
+    for (r, basis_index) in [(6, 0), (7, 1), (8, 2), (9, 6)] {
+        action[(r, basis_index)] = 1.0;
+    }
+    let mut solutions = Vec::new();
+    for lambda in action.complex_eigenvalues().iter() {
+        if lambda.im.abs() > 1e-8 * lambda.re.abs().max(1.0) {
+            continue;
+        }
+        // The eigenvector: the basis monomials evaluated at the solution.
+        let shifted = action - SMatrix::<f64, 10, 10>::identity() * lambda.re;
+        let svd = shifted.svd(false, true);
+        let Some(vt) = svd.v_t else { continue };
+        let (k, _) = svd.singular_values.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).expect("ten values");
+        let v = vt.row(k);
+        if v[9].abs() < 1e-12 {
+            continue;
+        }
+        let (x, y, z) = (v[6] / v[9], v[7] / v[9], v[8] / v[9]);
+        let flat = basis[0] * x + basis[1] * y + basis[2] * z + basis[3];
+        let e = Matrix3::from_row_slice(flat.as_slice());
+        let norm = e.norm();
+        if norm > 1e-12 && e.iter().all(|v| v.is_finite()) {
+            solutions.push(e / norm);
+        }
+    }
+    solutions
+}
