@@ -124,12 +124,11 @@ pub fn essential_5point(x1: &[[f64; 2]], x2: &[[f64; 2]]) -> Vec<Matrix3<f64>> {
         .collect();
     let trace = eet[0][0].add(&eet[1][1]).add(&eet[2][2]);
     let mut m = SMatrix::<f64, 10, 20>::zeros();
-    for i in 0..3 {
-        for j in 0..3 {
-            let eete = (0..3).fold(Poly::zero(), |acc, k| acc.add(&eet[i][k].mul(&e[k][j])));
-            let row = eete.scale(2.0).add(&trace.mul(&e[i][j]).scale(-1.0));
-            m.row_mut(3 * i + j).copy_from_slice(&row.0);
-        }
+    for n in 0..9 {
+        let (i, j) = (n / 3, n % 3);
+        let eete = (0..3).fold(Poly::zero(), |acc, k| acc.add(&eet[i][k].mul(&e[k][j])));
+        let row = eete.scale(2.0).add(&trace.mul(&e[i][j]).scale(-1.0));
+        m.row_mut(n).copy_from_slice(&row.0);
     }
     let minor = |a: usize, b: usize, c: usize, d: usize| e[1][a].mul(&e[2][b]).add(&e[1][c].mul(&e[2][d]).scale(-1.0));
     let det = e[0][0]
