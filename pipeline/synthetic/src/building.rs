@@ -67,7 +67,7 @@ fn walls(s: &mut Scene) {
         for yc in [-0.2, 2.2] {
             s.object();
             let (ya, yb) = (yc - 0.6, yc + 0.6);
-            s.quad(v(x, ya, 1.6), v(x, yb, 1.6), v(x, yb, 2.8), v(x, ya, 2.8), Wood, [yc * 3.0, 0.0]);
+            s.quad(v(x, ya, 1.6), v(x, yb, 1.6), v(x, yb, 2.8), v(x, ya, 2.8), Wood, [yc * 3.0 + x * 2.0, 0.0]);
             for k in 0..5 {
                 let y = ya + 0.2 * f64::from(k + 1);
                 s.cuboid(v(x + sign * 0.05 - 0.03, y - 0.025, 1.6), v(x + sign * 0.05 + 0.03, y + 0.025, 2.8), Wood);

@@ -175,16 +175,28 @@ fn roof_tile(u: f64, v: f64) -> [f64; 3] {
 }
 
 fn gravel(u: f64, v: f64) -> [f64; 3] {
-    let cell = 0.06;
-    let (cu, cv) = ((u / cell).floor() as i64, (v / cell).floor() as i64);
-    let pebble = 0.6 * hash01(&[cu, cv, 60]) + 0.4 * value2(u * 4.0, v * 4.0, 62);
-    let tone = mix([0.45, 0.41, 0.35], [0.3, 0.29, 0.27], pebble);
-    let edge = {
-        let (fu, fv) = ((u / cell).fract() - 0.5, (v / cell).fract() - 0.5);
-        if fu.abs().max(fv.abs()) > 0.42 { 0.6 } else { 1.0 }
-    };
-    let patches = 0.8 + 0.4 * fbm2(u * 0.7, v * 0.7, 4, 61);
-    scale(tone, edge * patches)
+    // Pebbles at jittered points (Worley noise): irregular, never a grid.
+    let cell = 0.07;
+    let (gu, gv) = (u / cell, v / cell);
+    let (cu, cv) = (gu.floor() as i64, gv.floor() as i64);
+    let (mut nearest, mut second, mut id) = (f64::INFINITY, f64::INFINITY, (0, 0));
+    for dv in -1..=1 {
+        for du in -1..=1 {
+            let (i, j) = (cu + du, cv + dv);
+            let (px, py) = (i as f64 + hash01(&[i, j, 63]), j as f64 + hash01(&[i, j, 64]));
+            let d = (gu - px).powi(2) + (gv - py).powi(2);
+            if d < nearest {
+                (second, nearest, id) = (nearest, d, (i, j));
+            } else if d < second {
+                second = d;
+            }
+        }
+    }
+    let pebble = hash01(&[id.0, id.1, 60]);
+    let tone = mix([0.47, 0.42, 0.36], [0.27, 0.26, 0.25], pebble);
+    let gap = (second.sqrt() - nearest.sqrt()).min(0.3) / 0.3;
+    let patches = 0.75 + 0.5 * fbm2(u * 0.7, v * 0.7, 4, 61);
+    scale(tone, (0.45 + 0.55 * gap) * patches)
 }
 
 fn grass(u: f64, v: f64) -> [f64; 3] {
