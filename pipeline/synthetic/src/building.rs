@@ -17,8 +17,35 @@ pub fn site() -> Scene {
     walls(&mut s);
     veranda(&mut s);
     roof(&mut s);
+    annex(&mut s);
     courtyard(&mut s);
     s
+}
+
+/// A lower kitchen wing against the west wall, under its own lean-to
+/// roof, with a water jar: the house is not the same from both sides.
+fn annex(s: &mut Scene) {
+    s.object().cuboid(v(-11.0, 0.0, 0.0), v(-7.0, 4.0, 0.3), Stone);
+    s.object().cuboid(v(-10.8, 0.2, 0.3), v(-7.0, 3.8, 2.6), Brick);
+    s.object().quad(
+        v(-10.82, 1.2, 0.35),
+        v(-10.82, 2.2, 0.35),
+        v(-10.82, 2.2, 2.1),
+        v(-10.82, 1.2, 2.1),
+        Wood,
+        [5.0, 1.0],
+    );
+    s.object().quad(
+        v(-11.4, -0.4, 2.5),
+        v(-11.4, 4.4, 2.5),
+        v(-7.0, 4.4, 3.6),
+        v(-7.0, -0.4, 3.6),
+        RoofTile,
+        [140.0, 0.0],
+    );
+    s.object().frustum(v(-9.0, -1.0, 0.0), 0.35, 0.45, 0.7, 18, Ceramic);
+    // A chimney on the north slope of the main roof.
+    s.object().cuboid(v(2.5, 2.5, 5.0), v(3.1, 3.1, 7.4), Brick);
 }
 
 fn ground(s: &mut Scene) {

@@ -66,8 +66,15 @@ fn scale(c: [f64; 3], s: f64) -> [f64; 3] {
 /// (metres along the surface) and world position `p`.
 pub fn albedo(material: Material, uv: [f64; 2], p: &Vector3<f64>) -> [f64; 3] {
     let [u, v] = uv;
-    // Weathering that varies over the whole site: no two places alike.
+    // Weathering that varies over the whole site, in brightness and in
+    // hue, so that no two places are alike and the house looks different from
+    // each side (a symmetric site would fool structure from motion).
     let grime = 0.78 + 0.44 * fbm2(p.x * 0.35 + p.z * 0.2, p.y * 0.35 - p.z * 0.3, 3, 11);
+    let hue = [
+        1.0 + 0.12 * (p.x * 0.21 + 0.5).sin(),
+        1.0 + 0.1 * (p.y * 0.27 - 0.3).sin(),
+        1.0 + 0.12 * (p.x * 0.13 - p.y * 0.19).cos(),
+    ];
     let base = match material {
         Material::Brick => brick(u, v),
         Material::FloorTile => floor_tile(u, v),
@@ -82,7 +89,7 @@ pub fn albedo(material: Material, uv: [f64; 2], p: &Vector3<f64>) -> [f64; 3] {
         Material::Ceramic => ceramic(u, v),
         Material::Leaves => leaves(u, v),
     };
-    scale(base, grime)
+    [base[0] * grime * hue[0], base[1] * grime * hue[1], base[2] * grime * hue[2]]
 }
 
 fn brick(u: f64, v: f64) -> [f64; 3] {
