@@ -1,5 +1,19 @@
 # Shared helpers of the benchmark scripts (sourced, not run).
 
+# start_bench TOOL... : checks the tools, builds heritage in release mode
+# (into $bin) and makes a scratch folder $WORK, removed on exit, with the
+# results file $RESULTS.
+start_bench() {
+  for tool in "$@"; do
+    command -v "$tool" > /dev/null || { echo "needs $tool (see the comment at the top of this script)"; exit 1; }
+  done
+  cargo build --release --quiet
+  bin=$PWD/target/release/heritage
+  WORK=$(mktemp -d)
+  RESULTS=$WORK/results.txt
+  trap 'chmod -R u+w "$WORK"; rm -rf "$WORK"' EXIT
+}
+
 # measure LABEL CMD... : runs CMD under /usr/bin/time -v and appends
 # "LABEL WALL_SECONDS PEAK_RSS_KIB" to $RESULTS.
 measure() {

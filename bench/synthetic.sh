@@ -10,13 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${1:-../shared}
-for tool in colmap python3 /usr/bin/time; do command -v $tool > /dev/null || { echo "needs $tool (apt-get install colmap python3-numpy time)"; exit 1; }; done
-cargo build --release --quiet
-bin=$PWD/target/release/heritage
-WORK=$(mktemp -d)
-RESULTS=$WORK/results.txt
-trap 'rm -rf "$WORK"' EXIT
 . bench/common.sh
+start_bench colmap python3 /usr/bin/time
 
 for run in 1 2 3; do
   measure synth-12 "$bin" synth "$WORK/small$run" --photos 12 --size 800x533 --seed "$run"

@@ -13,13 +13,8 @@ cd "$(dirname "$0")/.."
 giga=false
 [ "${1:-}" = --gigapixel ] && { giga=true; shift; }
 datasets=${1:-../shared/datasets}
-for tool in vips /usr/bin/time bc; do command -v $tool > /dev/null || { echo "needs $tool (apt-get install libvips-tools time bc)"; exit 1; }; done
-cargo build --release --quiet
-bin=$PWD/target/release/heritage
-WORK=$(mktemp -d)
-RESULTS=$WORK/results.txt
-trap 'rm -rf "$WORK"' EXIT
 . bench/common.sh
+start_bench vips /usr/bin/time bc
 
 mkdir -p "$WORK/in"
 for f in "$datasets"/*/images/*; do

@@ -24,7 +24,7 @@ pub fn volunteer_walk(count: usize, width: u32, height: u32, seed: i64) -> Vec<C
     // A ring around the house, starting in front, going anticlockwise.
     for i in 0..ring {
         let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / ring.max(1) as f64;
-        let radius = 15.5 + rng.range(-0.8, 0.8);
+        let radius = 17.0 + rng.range(-0.8, 0.8);
         let eye = V3::new(radius * angle.cos(), radius * angle.sin(), 1.6 + rng.range(-0.1, 0.2));
         shoot(eye, V3::new(0.0, 0.0, 2.6), &mut rng);
     }
