@@ -9,7 +9,9 @@
 //! multiplication by `x` on the quotient basis, whose real eigenvectors
 //! are the (up to ten) solutions.
 
-use nalgebra::{Matrix3, SMatrix, SVector};
+use nalgebra::{Matrix3, SMatrix};
+
+use crate::twoview::epipolar_null_space;
 
 /// Monomials of degree 3 or less in x, y, z, in graded reverse
 /// lexicographic order: the ten cubics first, then the basis of the
@@ -96,18 +98,7 @@ pub fn essential_5point(x1: &[[f64; 2]], x2: &[[f64; 2]]) -> Vec<Matrix3<f64>> {
     if x1.len() != 5 || x2.len() != 5 {
         return Vec::new();
     }
-    let mut q = SMatrix::<f64, 9, 9>::zeros();
-    for (row, (a, b)) in x1.iter().zip(x2).enumerate() {
-        let r = [b[0] * a[0], b[0] * a[1], b[0], b[1] * a[0], b[1] * a[1], b[1], a[0], a[1], 1.0];
-        for (c, v) in r.iter().enumerate() {
-            q[(row, c)] = *v;
-        }
-    }
-    let svd = q.svd(false, true);
-    let Some(v_t) = svd.v_t else { return Vec::new() };
-    let mut order: Vec<usize> = (0..9).collect();
-    order.sort_by(|&i, &j| svd.singular_values[i].total_cmp(&svd.singular_values[j]));
-    let basis: Vec<SVector<f64, 9>> = order[..4].iter().map(|&i| v_t.row(i).transpose()).collect();
+    let Some(basis) = epipolar_null_space(x1, x2, 4) else { return Vec::new() };
     // E as a 3x3 matrix of linear polynomials in x, y, z.
     let e: Vec<Vec<Poly>> = (0..3)
         .map(|r| {

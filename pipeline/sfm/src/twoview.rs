@@ -60,6 +60,24 @@ pub fn fundamental_8point(x1: &[Point], x2: &[Point]) -> Option<Matrix3<f64>> {
     (norm > 1e-300 && f.iter().all(|v| v.is_finite())).then(|| f / norm)
 }
 
+/// A basis of the `dimension` matrices (as row-major 9-vectors) that
+/// satisfy `x2ᵀ M x1 = 0` for the given correspondences (fewer than 9):
+/// the smallest right singular vectors of the system padded to 9x9.
+pub(crate) fn epipolar_null_space(x1: &[Point], x2: &[Point], dimension: usize) -> Option<Vec<SVector<f64, 9>>> {
+    let mut a = SMatrix::<f64, 9, 9>::zeros();
+    for (row, (p, q)) in x1.iter().zip(x2).enumerate().take(9) {
+        let r = [q[0] * p[0], q[0] * p[1], q[0], q[1] * p[0], q[1] * p[1], q[1], p[0], p[1], 1.0];
+        for (c, v) in r.iter().enumerate() {
+            a[(row, c)] = *v;
+        }
+    }
+    let svd = a.svd(false, true);
+    let v_t = svd.v_t?;
+    let mut order: Vec<usize> = (0..9).collect();
+    order.sort_by(|&i, &j| svd.singular_values[i].total_cmp(&svd.singular_values[j]));
+    Some(order[..dimension].iter().map(|&i| v_t.row(i).transpose()).collect())
+}
+
 /// The one to three fundamental matrices through exactly 7
 /// correspondences: F = a F1 + (1 - a) F2 from the two-dimensional null
 /// space, with a from the cubic det(F) = 0.
@@ -68,22 +86,17 @@ pub fn fundamental_7point(x1: &[Point], x2: &[Point]) -> Vec<Matrix3<f64>> {
         return Vec::new();
     }
     let (t1, t2) = (normaliser(x1), normaliser(x2));
-    let mut a = SMatrix::<f64, 9, 9>::zeros();
-    for (row, (p, q)) in x1.iter().zip(x2).enumerate() {
-        let (p, q) = (apply(&t1, p), apply(&t2, q));
-        let r = [q.x * p.x, q.x * p.y, q.x, q.y * p.x, q.y * p.y, q.y, p.x, p.y, 1.0];
-        for (c, v) in r.iter().enumerate() {
-            a[(row, c)] = *v;
-        }
-    }
-    // Two zero rows make the matrix square; its two smallest right singular
-    // vectors span the null space of the seven equations.
-    let svd = a.svd(false, true);
-    let Some(v_t) = svd.v_t else { return Vec::new() };
-    let mut order: Vec<usize> = (0..9).collect();
-    order.sort_by(|&i, &j| svd.singular_values[i].total_cmp(&svd.singular_values[j]));
-    let f1 = Matrix3::from_row_slice(v_t.row(order[0]).transpose().as_slice());
-    let f2 = Matrix3::from_row_slice(v_t.row(order[1]).transpose().as_slice());
+    let normalised: (Vec<Point>, Vec<Point>) = x1
+        .iter()
+        .zip(x2)
+        .map(|(p, q)| {
+            let (p, q) = (apply(&t1, p), apply(&t2, q));
+            ([p.x, p.y], [q.x, q.y])
+        })
+        .unzip();
+    let Some(basis) = epipolar_null_space(&normalised.0, &normalised.1, 2) else { return Vec::new() };
+    let f1 = Matrix3::from_row_slice(basis[0].as_slice());
+    let f2 = Matrix3::from_row_slice(basis[1].as_slice());
     // det(a F1 + (1 - a) F2) = c3 a^3 + c2 a^2 + c1 a + c0, found by sampling
     // the determinant at four values of a.
     let det = |a: f64| (f1 * a + f2 * (1.0 - a)).determinant();
