@@ -93,6 +93,14 @@ impl Archive {
         Ok(sites)
     }
 
+    /// The site named, or every site when `only` is `None`.
+    pub fn select_sites(&self, only: Option<&Slug>) -> Result<Vec<SiteDir>> {
+        match only {
+            Some(slug) => Ok(vec![self.site(slug)?]),
+            None => self.sites(),
+        }
+    }
+
     /// The site with this slug, or an error that says how to create it.
     pub fn site(&self, slug: &Slug) -> Result<SiteDir> {
         let site = self.site_dir(slug);

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use heritage_archive::{Archive, Sha256Hex, SiteDir, Slug};
+use heritage_archive::{Sha256Hex, SiteDir, Slug};
 use heritage_imaging::load_display_image;
 use image::RgbImage;
 
@@ -53,12 +53,4 @@ pub fn photos_of(sites: &[SiteDir]) -> Result<Vec<PhotoInput>> {
         }
     }
     Ok(photos)
-}
-
-/// The sites to build: the one named, or all.
-pub fn select_sites(archive: &Archive, only: Option<&Slug>) -> Result<Vec<SiteDir>> {
-    match only {
-        Some(slug) => Ok(vec![archive.site(slug)?]),
-        None => archive.sites(),
-    }
 }

@@ -79,7 +79,7 @@ pub fn build(archive: &Archive, options: &BuildOptions, progress: &dyn Progress)
     if !options.dry_run {
         report.cleaned_temporaries = cache.remove_stale_temps()?;
     }
-    let sites = inputs::select_sites(archive, options.site.as_ref())?;
+    let sites = archive.select_sites(options.site.as_ref())?;
     let photos = inputs::photos_of(&sites)?;
     let pipeline = Pipeline::default();
     let stages = pipeline.stages();

@@ -49,10 +49,8 @@ struct StageStatus {
 /// Runs `heritage status`.
 pub fn run(root: &Path, args: StatusArgs) -> Result<ExitCode> {
     let archive = Archive::open(root)?;
-    let sites = match &args.site {
-        Some(slug) => vec![archive.site(&Slug::parse(slug)?)?],
-        None => archive.sites()?,
-    };
+    let only = args.site.as_deref().map(Slug::parse).transpose()?;
+    let sites = archive.select_sites(only.as_ref())?;
     let mut statuses = Vec::new();
     for site in &sites {
         let meta = site.meta()?;

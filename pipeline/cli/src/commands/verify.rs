@@ -37,10 +37,8 @@ struct SiteFixity {
 /// Runs `heritage verify`.
 pub fn run(root: &Path, args: VerifyArgs) -> Result<ExitCode> {
     let archive = Archive::open(root)?;
-    let sites = match &args.site {
-        Some(slug) => vec![archive.site(&Slug::parse(slug)?)?],
-        None => archive.sites()?,
-    };
+    let only = args.site.as_deref().map(Slug::parse).transpose()?;
+    let sites = archive.select_sites(only.as_ref())?;
     let mut reports = Vec::new();
     for site in &sites {
         let photosets = site.photosets()?.iter().map(check_photoset).collect::<Result<Vec<_>>>()?;
