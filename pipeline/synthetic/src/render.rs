@@ -92,7 +92,7 @@ fn shade(scene: &Scene, bvh: &Bvh, ray: &Ray, sun: &V3) -> [f64; 3] {
     if n.dot(&ray.dir) > 0.0 {
         n = -n;
     }
-    let color = albedo(tri.material, uv, &p);
+    let color = albedo(tri.material, uv, &p, tri.object);
     let facing = n.dot(sun).max(0.0);
     let lit = if facing > 0.0 {
         let shadow_ray = Ray { origin: p + n * 1e-4, dir: *sun };

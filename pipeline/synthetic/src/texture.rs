@@ -63,9 +63,12 @@ fn scale(c: [f64; 3], s: f64) -> [f64; 3] {
 }
 
 /// The albedo (linear RGB) of `material` at surface coordinates `uv`
-/// (metres along the surface) and world position `p`.
-pub fn albedo(material: Material, uv: [f64; 2], p: &Vector3<f64>) -> [f64; 3] {
-    let [u, v] = uv;
+/// (metres along the surface) and world position `p` on object `object`.
+/// Each object's texture starts at its own random offset, so that twin
+/// objects (the two pots, the six columns) never look the same.
+pub fn albedo(material: Material, uv: [f64; 2], p: &Vector3<f64>, object: u32) -> [f64; 3] {
+    let id = i64::from(object);
+    let [u, v] = [uv[0] + 100.0 * hash01(&[id, 1]), uv[1] + 100.0 * hash01(&[id, 2])];
     // Weathering that varies over the whole site, in brightness and in
     // hue, so that no two places are alike and the house looks different from
     // each side (a symmetric site would fool structure from motion).
