@@ -1,7 +1,8 @@
 //! Two-view solvers on synthetic cameras: exact, noisy, and with half of
 //! the correspondences wrong.
 
-use heritage_sfm::ransac::{Estimator, RansacOptions, msac};
+use heritage_sfm::estimators::{Correspondences, EssentialEstimator, FundamentalEstimator, HomographyEstimator};
+use heritage_sfm::ransac::{RansacOptions, msac};
 use heritage_sfm::twoview::{
     Point, fundamental_7point, fundamental_8point, homography_4point, real_cubic_roots, sampson_error, transfer_error,
 };
@@ -86,40 +87,6 @@ fn plane(rng: &mut Lcg, n: usize) -> Vec<Vector3<f64>> {
         .collect()
 }
 
-struct Fundamental<'a>(&'a [Point], &'a [Point]);
-
-impl Estimator for Fundamental<'_> {
-    type Model = Matrix3<f64>;
-    const SAMPLE_SIZE: usize = 8;
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn fit(&self, idx: &[usize]) -> Vec<Matrix3<f64>> {
-        let pick = |x: &[Point]| idx.iter().map(|&i| x[i]).collect::<Vec<_>>();
-        fundamental_8point(&pick(self.0), &pick(self.1)).into_iter().collect()
-    }
-    fn error(&self, f: &Matrix3<f64>, i: usize) -> f64 {
-        sampson_error(f, &self.0[i], &self.1[i])
-    }
-}
-
-struct Homography<'a>(&'a [Point], &'a [Point]);
-
-impl Estimator for Homography<'_> {
-    type Model = Matrix3<f64>;
-    const SAMPLE_SIZE: usize = 4;
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn fit(&self, idx: &[usize]) -> Vec<Matrix3<f64>> {
-        let pick = |x: &[Point]| idx.iter().map(|&i| x[i]).collect::<Vec<_>>();
-        homography_4point(&pick(self.0), &pick(self.1)).into_iter().collect()
-    }
-    fn error(&self, h: &Matrix3<f64>, i: usize) -> f64 {
-        transfer_error(h, &self.0[i], &self.1[i])
-    }
-}
-
 /// Precision and recall of the estimated inliers against the truth.
 fn scores(found: &[bool], truth: &[bool]) -> (f64, f64) {
     let tp = found.iter().zip(truth).filter(|(f, t)| **f && **t).count() as f64;
@@ -171,7 +138,11 @@ fn cubic_roots() {
 fn fundamental_msac_finds_the_inliers_among_half_outliers() {
     let mut rng = Lcg(2);
     let (x1, x2, truth) = correspondences(&scene(&mut rng, 400), 0.5, 0.5, &mut rng);
-    let estimate = msac(&Fundamental(&x1, &x2), &RansacOptions { max_error: 2.0, ..Default::default() }).unwrap();
+    let estimate = msac(
+        &FundamentalEstimator(Correspondences { x1: &x1, x2: &x2 }),
+        &RansacOptions { max_error: 2.0, ..Default::default() },
+    )
+    .unwrap();
     let (precision, recall) = scores(&estimate.inliers, &truth);
     assert!(precision > 0.95 && recall > 0.95, "precision {precision}, recall {recall}");
     // Noise-free correspondences lie on the estimated geometry.
@@ -193,7 +164,11 @@ fn homography_is_exact_on_a_plane_and_robust_to_outliers() {
     let (x1, x2, truth) = correspondences(&plane(&mut rng, 300), 0.5, 0.5, &mut rng);
     // The second view magnifies the plane up to 1.9 times, and the noise of
     // the first view with it: 3 px keeps 98 % of the true matches.
-    let estimate = msac(&Homography(&x1, &x2), &RansacOptions { max_error: 3.0, ..Default::default() }).unwrap();
+    let estimate = msac(
+        &HomographyEstimator(Correspondences { x1: &x1, x2: &x2 }),
+        &RansacOptions { max_error: 3.0, ..Default::default() },
+    )
+    .unwrap();
     let (precision, recall) = scores(&estimate.inliers, &truth);
     assert!(precision > 0.95 && recall > 0.95, "precision {precision}, recall {recall}");
     assert!(estimate.iterations < 2000, "adaptive stopping: {} iterations", estimate.iterations);
@@ -238,40 +213,6 @@ fn five_point_finds_the_true_essential_matrix() {
     assert!(found >= trials * 97 / 100, "the true matrix was among the solutions in {found} of {trials} trials");
 }
 
-/// Correspondences in normalised coordinates, scored in pixels of a
-/// 1000-pixel focal length.
-struct Essential<'a>(&'a [Point], &'a [Point]);
-
-const FOCAL: f64 = 1000.0;
-
-impl Estimator for Essential<'_> {
-    type Model = Matrix3<f64>;
-    const SAMPLE_SIZE: usize = 5;
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn fit(&self, idx: &[usize]) -> Vec<Matrix3<f64>> {
-        let pick = |x: &[Point]| idx.iter().map(|&i| x[i]).collect::<Vec<_>>();
-        if idx.len() == 5 {
-            heritage_sfm::fivepoint::essential_5point(&pick(self.0), &pick(self.1))
-        } else {
-            // Least squares on many inliers: the 8-point solution, projected
-            // to an essential matrix (two equal singular values).
-            fundamental_8point(&pick(self.0), &pick(self.1))
-                .map(|f| {
-                    let svd = f.svd(true, true);
-                    let s = (svd.singular_values[0] + svd.singular_values[1]) / 2.0;
-                    svd.u.unwrap() * Matrix3::from_diagonal(&Vector3::new(s, s, 0.0)) * svd.v_t.unwrap()
-                })
-                .into_iter()
-                .collect()
-        }
-    }
-    fn error(&self, e: &Matrix3<f64>, i: usize) -> f64 {
-        sampson_error(e, &self.0[i], &self.1[i]) * FOCAL * FOCAL
-    }
-}
-
 #[test]
 fn five_point_msac_recovers_the_pose_among_half_outliers() {
     use heritage_sfm::pose::recover_pose;
@@ -288,7 +229,11 @@ fn five_point_msac_recovers_the_pose_among_half_outliers() {
             .collect()
     };
     let (n1, n2) = (normalise(&x1), normalise(&x2));
-    let estimate = msac(&Essential(&n1, &n2), &RansacOptions { max_error: 2.0, ..Default::default() }).unwrap();
+    let estimate = msac(
+        &EssentialEstimator { points: Correspondences { x1: &n1, x2: &n2 }, focal: 1000.0 },
+        &RansacOptions { max_error: 2.0, ..Default::default() },
+    )
+    .unwrap();
     let (precision, recall) = scores(&estimate.inliers, &truth);
     assert!(precision > 0.95 && recall > 0.95, "precision {precision}, recall {recall}");
     assert!(estimate.iterations < 1000, "{} iterations", estimate.iterations);
