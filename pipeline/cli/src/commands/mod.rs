@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use heritage_archive::Archive;
+use heritage_archive::{Archive, SiteDir, Slug};
 use serde::Serialize;
 
 /// `heritage init`.
@@ -27,6 +27,14 @@ pub fn init(root: &Path) -> Result<ExitCode> {
         println!("Next: heritage --archive {} site add \"Tên di tích\"", root.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the archive and selects the site named by `--site`, or all sites.
+pub fn open_sites(root: &Path, site: Option<&str>) -> Result<(Archive, Vec<SiteDir>)> {
+    let archive = Archive::open(root)?;
+    let only = site.map(Slug::parse).transpose()?;
+    let sites = archive.select_sites(only.as_ref())?;
+    Ok((archive, sites))
 }
 
 /// Prints `value` as pretty JSON on standard output.

@@ -5,10 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use heritage_archive::{Archive, Slug};
 use serde::Serialize;
 
-use super::print_json;
+use super::{open_sites, print_json};
 use crate::table;
 
 /// Arguments of `heritage status`.
@@ -48,9 +47,7 @@ struct StageStatus {
 
 /// Runs `heritage status`.
 pub fn run(root: &Path, args: StatusArgs) -> Result<ExitCode> {
-    let archive = Archive::open(root)?;
-    let only = args.site.as_deref().map(Slug::parse).transpose()?;
-    let sites = archive.select_sites(only.as_ref())?;
+    let (archive, sites) = open_sites(root, args.site.as_deref())?;
     let mut statuses = Vec::new();
     for site in &sites {
         let meta = site.meta()?;

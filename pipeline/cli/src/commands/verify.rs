@@ -6,10 +6,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 use heritage_archive::fixity::{FixityReport, check_photoset};
-use heritage_archive::{Archive, Slug};
 use serde::Serialize;
 
-use super::print_json;
+use super::{open_sites, print_json};
 
 /// Arguments of `heritage verify`.
 #[derive(Args, Debug)]
@@ -36,9 +35,7 @@ struct SiteFixity {
 
 /// Runs `heritage verify`.
 pub fn run(root: &Path, args: VerifyArgs) -> Result<ExitCode> {
-    let archive = Archive::open(root)?;
-    let only = args.site.as_deref().map(Slug::parse).transpose()?;
-    let sites = archive.select_sites(only.as_ref())?;
+    let (_, sites) = open_sites(root, args.site.as_deref())?;
     let mut reports = Vec::new();
     for site in &sites {
         let photosets = site.photosets()?.iter().map(check_photoset).collect::<Result<Vec<_>>>()?;
