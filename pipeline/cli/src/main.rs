@@ -63,6 +63,8 @@ enum Command {
     Build(commands::build::BuildArgs),
     /// Cut images into deep-zoom pyramids (DZI and IIIF level 0).
     Tile(commands::tile::TileArgs),
+    /// Find and match features in a folder of photos (a COLMAP database).
+    Match(commands::match_photos::MatchArgs),
     /// Render a synthetic heritage site with its ground truth.
     Synth(commands::synth::SynthArgs),
     /// Run everything on a synthetic site: render, ingest, build.
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         Command::Status(args) => commands::status::run(&cli.archive, args),
         Command::Build(args) => commands::build::run(&cli.archive, args),
         Command::Tile(args) => commands::tile::run(args),
+        Command::Match(args) => commands::match_photos::run(args),
         Command::Synth(args) => commands::synth::run(args),
         Command::Demo(args) => commands::demo::run(args),
     };

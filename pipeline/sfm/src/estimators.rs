@@ -5,7 +5,7 @@ use nalgebra::{Matrix3, Vector3};
 
 use crate::fivepoint::essential_5point;
 use crate::ransac::Estimator;
-use crate::twoview::{Point, fundamental_8point, homography_4point, sampson_error, transfer_error};
+use crate::twoview::{Point, fundamental_7point, fundamental_8point, homography_4point, sampson_error, transfer_error};
 
 /// Correspondences between two images, the points of each in one slice.
 #[derive(Debug, Clone, Copy)]
@@ -23,17 +23,21 @@ impl Correspondences<'_> {
     }
 }
 
-/// Fundamental matrix, 8 points a sample, Sampson error in pixels squared.
+/// Fundamental matrix, 7 points a sample (up to three solutions), the
+/// 8-point least squares on larger sets; Sampson error in pixels squared.
 pub struct FundamentalEstimator<'a>(pub Correspondences<'a>);
 
 impl Estimator for FundamentalEstimator<'_> {
     type Model = Matrix3<f64>;
-    const SAMPLE_SIZE: usize = 8;
+    const SAMPLE_SIZE: usize = 7;
     fn len(&self) -> usize {
         self.0.x1.len()
     }
     fn fit(&self, indices: &[usize]) -> Vec<Matrix3<f64>> {
         let (a, b) = self.0.pick(indices);
+        if indices.len() == Self::SAMPLE_SIZE {
+            return fundamental_7point(&a, &b);
+        }
         fundamental_8point(&a, &b).into_iter().collect()
     }
     fn error(&self, f: &Matrix3<f64>, i: usize) -> f64 {

@@ -5,9 +5,17 @@
 //! This crate grows stage by stage; it now holds the camera priors (from
 //! EXIF or a `K.txt`), the two-view minimal solvers and robust estimation.
 
+pub mod database;
 pub mod estimators;
+pub mod features;
 pub mod fivepoint;
+pub mod frontend;
+pub mod geo;
 pub mod intrinsics;
+pub mod matching;
+pub mod pairs;
 pub mod pose;
 pub mod ransac;
+pub mod sift;
 pub mod twoview;
+pub mod verify;

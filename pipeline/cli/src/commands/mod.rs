@@ -3,6 +3,7 @@
 pub mod build;
 pub mod demo;
 pub mod ingest;
+pub mod match_photos;
 pub mod site;
 pub mod status;
 pub mod synth;

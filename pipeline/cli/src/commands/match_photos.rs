@@ -1,0 +1,196 @@
+//! `heritage match`: features, pair selection, matching and geometric
+//! verification of a folder of photos, written as a COLMAP database.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use heritage_archive::Progress;
+use heritage_archive::atomic::{sync_parent, temp_sibling};
+use heritage_archive::parallel::{cores, map_bounded};
+use heritage_sfm::database::{DatabaseCamera, DatabaseImage, DatabasePair, write_database};
+use heritage_sfm::features::load_photo;
+use heritage_sfm::frontend::{FrontEndOptions, PhotoInfo, has_prior_focal, run_front_end};
+use heritage_sfm::intrinsics::parse_k;
+use heritage_sfm::pairs::PairOptions;
+use heritage_sfm::sift::{Features, SiftOptions};
+use heritage_sfm::verify::VerifyOptions;
+use serde::Serialize;
+
+use super::print_json;
+use crate::progress::Bars;
+
+/// Arguments of `heritage match`.
+#[derive(Args, Debug)]
+#[command(long_about = "Find the same points in many photos (like COLMAP's feature_extractor
+followed by exhaustive_matcher).
+
+Reads the photos (JPEG, PNG or TIFF) of IMAGE_DIR, finds SIFT features,
+chooses the pairs to compare (all pairs up to --exhaustive-max photos,
+similar and nearby photos beyond), matches descriptors and keeps the pairs
+whose matches agree with one camera geometry. Writes OUT_DIR/database.db,
+a COLMAP database: continue with `colmap mapper --database_path
+OUT_DIR/database.db --image_path IMAGE_DIR --output_path ...`.
+
+Tìm các điểm giống nhau giữa các ảnh và ghi cơ sở dữ liệu COLMAP.")]
+pub struct MatchArgs {
+    /// Folder of photos.
+    image_dir: PathBuf,
+    /// Folder to write database.db into (created if missing).
+    out_dir: PathBuf,
+    /// A 3x3 camera matrix (K.txt) that all photos share, instead of EXIF.
+    #[arg(long, value_name = "K.txt")]
+    intrinsics: Option<PathBuf>,
+    /// Most features per photo, strongest first.
+    #[arg(long, default_value_t = 8192)]
+    max_features: usize,
+    /// Longest side photos are reduced to before finding features.
+    #[arg(long, default_value_t = 3200)]
+    max_image_size: u32,
+    /// Match every pair up to this many photos; beyond, similar and nearby ones.
+    #[arg(long, default_value_t = 50)]
+    exhaustive_max: usize,
+    /// Skip guided matching (faster, fewer matches).
+    #[arg(long)]
+    no_guided: bool,
+    /// Print a summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What `heritage match` reports.
+#[derive(Debug, Serialize)]
+struct MatchSummary {
+    photos: usize,
+    unreadable: Vec<String>,
+    cameras: usize,
+    median_features: usize,
+    pairs_matched: usize,
+    pairs_verified: usize,
+    median_inliers: usize,
+    database: PathBuf,
+}
+
+/// The photo files of a folder, sorted by name.
+fn photo_files(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+        if path.is_file() && ["jpg", "jpeg", "png", "tif", "tiff"].contains(&extension.as_str()) {
+            let name = path.file_name().expect("a file has a name").to_string_lossy().into_owned();
+            files.push((path, name));
+        }
+    }
+    files.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(files)
+}
+
+/// Median of some counts (0 when empty).
+fn median(mut values: Vec<usize>) -> usize {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied().unwrap_or(0)
+}
+
+/// Runs `heritage match`.
+pub fn run(args: MatchArgs) -> Result<ExitCode> {
+    let given = match &args.intrinsics {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Some(parse_k(&text).with_context(|| format!("{} is not a 3x3 camera matrix", path.display()))?)
+        }
+        None => None,
+    };
+    let files = photo_files(&args.image_dir)?;
+    if files.len() < 2 {
+        bail!("{} holds {} photos: matching needs at least two", args.image_dir.display(), files.len());
+    }
+    let sift =
+        SiftOptions { max_features: args.max_features, max_image_size: args.max_image_size, ..Default::default() };
+    let bars = Bars::new(!args.json);
+    bars.start("features", files.len() as u64);
+    let loaded = map_bounded(&files, cores(), |(path, name)| {
+        let photo = load_photo(path, name.clone(), &sift);
+        bars.advance(1);
+        photo
+    });
+    bars.finish();
+    let mut photos: Vec<PhotoInfo> = Vec::new();
+    let mut features: Vec<Features> = Vec::new();
+    let mut unreadable = Vec::new();
+    for outcome in loaded {
+        match outcome {
+            Ok((info, f)) => {
+                photos.push(info);
+                features.push(f);
+            }
+            Err(e) => {
+                eprintln!("skipped: {e}");
+                unreadable.push(e.to_string());
+            }
+        }
+    }
+    let options = FrontEndOptions {
+        pairs: PairOptions { exhaustive_max: args.exhaustive_max, ..Default::default() },
+        verify: VerifyOptions { guided: !args.no_guided, ..Default::default() },
+        ..Default::default()
+    };
+    let front = run_front_end(&photos, &features, given.as_ref(), &options, &bars);
+
+    std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    let database = args.out_dir.join("database.db");
+    let temp = temp_sibling(&database);
+    let cameras: Vec<DatabaseCamera> = front
+        .cameras
+        .iter()
+        .map(|c| DatabaseCamera {
+            width: c.width,
+            height: c.height,
+            intrinsics: c.intrinsics,
+            prior_focal: has_prior_focal(c),
+        })
+        .collect();
+    let images: Vec<DatabaseImage> = photos
+        .iter()
+        .zip(&features)
+        .zip(&front.camera_of)
+        .map(|((p, f), &c)| DatabaseImage { name: &p.name, camera_id: c as u32 + 1, features: f })
+        .collect();
+    let pairs: Vec<DatabasePair> = front
+        .pairs
+        .iter()
+        .map(|p| DatabasePair { a: p.a, b: p.b, matches: &p.matches, geometry: p.geometry.as_ref() })
+        .collect();
+    write_database(&temp, &cameras, &images, &pairs).with_context(|| format!("cannot write {}", temp.display()))?;
+    std::fs::rename(&temp, &database)?;
+    sync_parent(&database)?;
+
+    let verified: Vec<usize> =
+        front.pairs.iter().filter_map(|p| p.geometry.as_ref()).map(|g| g.inliers.len()).collect();
+    let summary = MatchSummary {
+        photos: photos.len(),
+        unreadable,
+        cameras: front.cameras.len(),
+        median_features: median(features.iter().map(Features::len).collect()),
+        pairs_matched: front.pairs.len(),
+        pairs_verified: verified.len(),
+        median_inliers: median(verified),
+        database,
+    };
+    if args.json {
+        print_json(&summary)?;
+    } else {
+        println!(
+            "{} photos ({} cameras), median {} features; {} pairs matched, {} verified, median {} inliers.",
+            summary.photos,
+            summary.cameras,
+            summary.median_features,
+            summary.pairs_matched,
+            summary.pairs_verified,
+            summary.median_inliers
+        );
+        println!("Wrote {}", summary.database.display());
+    }
+    Ok(if summary.unreadable.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}

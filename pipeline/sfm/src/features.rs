@@ -1,0 +1,57 @@
+//! Features of a photo: the photo reduced to the detector's size, made
+//! grey, and SIFT run on it, with coordinates in the full photo's pixels.
+
+use std::path::Path;
+
+use heritage_imaging::{load_display_image, read_exif};
+use image::RgbImage;
+
+use crate::frontend::PhotoInfo;
+use crate::sift::plane::Plane;
+use crate::sift::{Features, SiftOptions, extract};
+
+/// The luminance (Rec. 601 weights) of an RGB image, in 0..1.
+pub fn grey_plane(image: &RgbImage) -> Plane {
+    let data = image
+        .pixels()
+        .map(|p| (0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])) / 255.0)
+        .collect();
+    Plane { width: image.width() as usize, height: image.height() as usize, data }
+}
+
+/// SIFT features of a display-oriented photo, found on a copy no longer
+/// than `options.max_image_size` and reported in the photo's own pixels.
+pub fn photo_features(image: &RgbImage, options: &SiftOptions) -> Features {
+    let long = image.width().max(image.height());
+    if long <= options.max_image_size {
+        return extract(&grey_plane(image), options);
+    }
+    let reduced = heritage_imaging::resize::fit_within(image, options.max_image_size);
+    let fx = image.width() as f32 / reduced.width() as f32;
+    let fy = image.height() as f32 / reduced.height() as f32;
+    extract(&grey_plane(&reduced), options).rescaled(fx, fy)
+}
+
+/// Why a photo could not be read for matching.
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoError {
+    /// The file could not be read.
+    #[error("cannot read {0}: {1}")]
+    Read(String, std::io::Error),
+    /// The file is not a decodable image.
+    #[error("cannot decode {0}: {1}")]
+    Decode(String, heritage_imaging::DecodeError),
+}
+
+/// Most pixels of a photo the front end decodes (400 megapixels).
+const MAX_PIXELS: u64 = 400_000_000;
+
+/// Reads a photo file: its size and EXIF for the camera prior, and its
+/// features.
+pub fn load_photo(path: &Path, name: String, options: &SiftOptions) -> Result<(PhotoInfo, Features), PhotoError> {
+    let bytes = std::fs::read(path).map_err(|e| PhotoError::Read(name.clone(), e))?;
+    let image = load_display_image(&bytes, MAX_PIXELS).map_err(|e| PhotoError::Decode(name.clone(), e))?;
+    let exif = read_exif(&bytes).summary;
+    let info = PhotoInfo { name, width: image.width(), height: image.height(), exif };
+    Ok((info, photo_features(&image, options)))
+}

@@ -1,0 +1,215 @@
+//! The front end of structure from motion: photos with their features go
+//! in; cameras (one per make, model, size and focal length), the pairs to
+//! match, raw matches and verified two-view geometries come out.
+
+use heritage_archive::Progress;
+use heritage_imaging::ExifSummary;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::geo::geodetic_to_enu;
+use crate::intrinsics::{FocalSource, Intrinsics};
+use crate::matching::{Match, MatchOptions, UnitDescriptors, match_descriptors};
+use crate::pairs::{PairOptions, select_pairs};
+use crate::sift::Features;
+use crate::twoview::Point;
+use crate::verify::{TwoViewGeometry, VerifyOptions, verify_pair};
+
+/// A photo as the front end sees it.
+#[derive(Debug, Clone)]
+pub struct PhotoInfo {
+    /// Name (file name relative to the photo folder).
+    pub name: String,
+    /// Width of the display-oriented photo.
+    pub width: u32,
+    /// Height of the display-oriented photo.
+    pub height: u32,
+    /// Its EXIF, if it had any.
+    pub exif: Option<ExifSummary>,
+}
+
+/// A camera shared by the photos taken with it at one setting.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Camera {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The prior intrinsics.
+    pub intrinsics: Intrinsics,
+}
+
+/// What photos of one camera share: make, model, width, height and focal
+/// length in tenths of a pixel.
+type CameraKey = (Option<String>, Option<String>, u32, u32, i64);
+
+/// Groups photos into cameras by (make, model, size, focal length); a
+/// `given` matrix (from `K.txt`) applies to every photo. Returns the
+/// cameras and each photo's camera index.
+pub fn group_cameras(photos: &[PhotoInfo], given: Option<&Intrinsics>) -> (Vec<Camera>, Vec<usize>) {
+    let mut keys: Vec<CameraKey> = Vec::new();
+    let mut cameras = Vec::new();
+    let camera_of = photos
+        .iter()
+        .map(|photo| {
+            let intrinsics = match given {
+                Some(k) => *k,
+                None => Intrinsics::from_exif(photo.exif.as_ref(), photo.width, photo.height),
+            };
+            let exif = photo.exif.as_ref();
+            let key = (
+                exif.and_then(|e| e.make.clone()),
+                exif.and_then(|e| e.model.clone()),
+                photo.width,
+                photo.height,
+                (intrinsics.focal * 10.0).round() as i64,
+            );
+            if let Some(index) = keys.iter().position(|k| *k == key) {
+                return index;
+            }
+            keys.push(key);
+            cameras.push(Camera { width: photo.width, height: photo.height, intrinsics });
+            cameras.len() - 1
+        })
+        .collect();
+    (cameras, camera_of)
+}
+
+/// Positions in local metres (east, north, up) of the photos with GPS,
+/// about the first such photo.
+pub fn gps_positions(photos: &[PhotoInfo]) -> Vec<Option<[f64; 3]>> {
+    let fix = |p: &PhotoInfo| {
+        let gps = p.exif.as_ref()?.gps.as_ref()?;
+        Some((gps.latitude, gps.longitude, gps.altitude.unwrap_or(0.0)))
+    };
+    let Some(origin) = photos.iter().find_map(fix) else { return vec![None; photos.len()] };
+    photos.iter().map(|p| fix(p).map(|f| geodetic_to_enu(origin, f))).collect()
+}
+
+/// Settings of the whole front end.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FrontEndOptions {
+    /// Pair selection.
+    pub pairs: PairOptions,
+    /// Descriptor matching.
+    pub matching: MatchOptions,
+    /// Geometric verification and guided matching.
+    pub verify: VerifyOptions,
+}
+
+/// The outcome for one pair of photos.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairMatches {
+    /// Index of the first photo.
+    pub a: usize,
+    /// Index of the second photo (`a < b`).
+    pub b: usize,
+    /// Matches of descriptors alone.
+    pub matches: Vec<Match>,
+    /// The geometry, when the pair is verified.
+    pub geometry: Option<TwoViewGeometry>,
+}
+
+/// Keypoint positions of some features.
+pub fn points(features: &Features) -> Vec<Point> {
+    features.keypoints.iter().map(|k| [f64::from(k.x), f64::from(k.y)]).collect()
+}
+
+/// One side of a pair: its camera prior, keypoint positions and unit
+/// descriptors.
+#[derive(Debug, Clone, Copy)]
+pub struct PairSide<'a> {
+    /// The camera's prior intrinsics.
+    pub intrinsics: &'a Intrinsics,
+    /// Keypoint positions in pixels.
+    pub points: &'a [Point],
+    /// Unit descriptors.
+    pub descriptors: &'a UnitDescriptors,
+}
+
+/// Matches, verifies and (if asked) guided-matches one pair: the raw
+/// matches, and the geometry if the pair is verified.
+pub fn match_pair(
+    first: PairSide,
+    second: PairSide,
+    options: &FrontEndOptions,
+    seed: u64,
+) -> (Vec<Match>, Option<TwoViewGeometry>) {
+    let matches = match_descriptors(first.descriptors, second.descriptors, &options.matching, None);
+    let geometry = verify_pair(
+        (first.intrinsics, first.points),
+        (second.intrinsics, second.points),
+        &matches,
+        &options.verify,
+        seed,
+    );
+    let geometry = geometry.and_then(|g| guided(g, first, second, options));
+    (matches, geometry)
+}
+
+/// The verified geometry with its inliers replaced by guided matches when
+/// those are more; `None` when it is not verified.
+fn guided(
+    mut geometry: TwoViewGeometry,
+    first: PairSide,
+    second: PairSide,
+    options: &FrontEndOptions,
+) -> Option<TwoViewGeometry> {
+    if geometry.is_verified() && options.verify.guided {
+        let max_error = options.verify.max_error;
+        let guide = geometry.guide(first.points, second.points, max_error);
+        let allowed = |i: usize, j: usize| guide.allows(i, j);
+        let guided = match_descriptors(first.descriptors, second.descriptors, &options.matching, Some(&allowed));
+        if guided.len() > geometry.inliers.len() {
+            geometry.inliers = guided;
+        }
+    }
+    geometry.inliers.sort_unstable();
+    geometry.is_verified().then_some(geometry)
+}
+
+/// Everything the front end found.
+#[derive(Debug, Clone)]
+pub struct FrontEnd {
+    /// The cameras.
+    pub cameras: Vec<Camera>,
+    /// Each photo's camera index.
+    pub camera_of: Vec<usize>,
+    /// Every pair that was matched, verified or not.
+    pub pairs: Vec<PairMatches>,
+}
+
+/// Selects pairs, matches and verifies them in parallel.
+pub fn run_front_end(
+    photos: &[PhotoInfo],
+    features: &[Features],
+    given: Option<&Intrinsics>,
+    options: &FrontEndOptions,
+    progress: &dyn Progress,
+) -> FrontEnd {
+    let (cameras, camera_of) = group_cameras(photos, given);
+    let descriptors: Vec<UnitDescriptors> = features.par_iter().map(UnitDescriptors::new).collect();
+    let positions: Vec<Vec<Point>> = features.iter().map(points).collect();
+    let selected = select_pairs(&descriptors, &gps_positions(photos), &options.pairs);
+    progress.start("matching", selected.len() as u64);
+    let side = |i: usize| PairSide {
+        intrinsics: &cameras[camera_of[i]].intrinsics,
+        points: &positions[i],
+        descriptors: &descriptors[i],
+    };
+    let pairs = selected
+        .par_iter()
+        .map(|&(a, b)| {
+            let (matches, geometry) = match_pair(side(a), side(b), options, (a * photos.len() + b) as u64);
+            progress.advance(1);
+            PairMatches { a, b, matches, geometry }
+        })
+        .collect();
+    progress.finish();
+    FrontEnd { cameras, camera_of, pairs }
+}
+
+/// Whether a camera's focal length came from the photo or the user.
+pub fn has_prior_focal(camera: &Camera) -> bool {
+    camera.intrinsics.source != FocalSource::Default
+}

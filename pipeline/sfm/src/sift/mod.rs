@@ -1,0 +1,181 @@
+//! SIFT features (Lowe 2004) written for this project: a Gaussian scale
+//! space of 3 levels an octave, difference-of-Gaussian extrema refined to
+//! sub-pixel, edge responses rejected, up to two orientations a keypoint
+//! and RootSIFT descriptors stored as bytes the way COLMAP stores them.
+
+pub mod describe;
+pub mod detect;
+pub mod plane;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use describe::DESCRIPTOR_LEN;
+use detect::{DetectOptions, find_extrema};
+use plane::{Plane, blur};
+
+/// Settings of the extractor; the defaults follow COLMAP's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SiftOptions {
+    /// Most features kept, strongest |response| first.
+    pub max_features: usize,
+    /// Longest side the image is reduced to before detection.
+    pub max_image_size: u32,
+    /// Scale levels per octave.
+    pub scales_per_octave: usize,
+    /// Smallest |DoG| kept, for images in 0..1 (divided by the levels per
+    /// octave, as in VLFeat).
+    pub peak_threshold: f32,
+    /// Largest ratio of principal curvatures.
+    pub edge_threshold: f32,
+    /// Most orientations one keypoint may get.
+    pub max_orientations: usize,
+}
+
+impl Default for SiftOptions {
+    fn default() -> SiftOptions {
+        SiftOptions {
+            max_features: 8192,
+            max_image_size: 3200,
+            scales_per_octave: 3,
+            peak_threshold: 0.02 / 3.0,
+            edge_threshold: 10.0,
+            max_orientations: 2,
+        }
+    }
+}
+
+/// One oriented keypoint, in pixels of the image it was found in, in
+/// COLMAP's convention: the image's top-left corner is (0, 0), so the
+/// first pixel's centre is (0.5, 0.5).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Keypoint {
+    /// Column.
+    pub x: f32,
+    /// Row.
+    pub y: f32,
+    /// Scale (standard deviation of the Gaussian) in pixels.
+    pub scale: f32,
+    /// Orientation in radians, measured from +x towards +y.
+    pub orientation: f32,
+    /// |DoG| at the extremum.
+    pub response: f32,
+}
+
+/// Keypoints and their descriptors (`DESCRIPTOR_LEN` bytes each, in order).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Features {
+    /// The keypoints.
+    pub keypoints: Vec<Keypoint>,
+    /// Descriptors, `keypoints.len() * DESCRIPTOR_LEN` bytes.
+    pub descriptors: Vec<u8>,
+}
+
+impl Features {
+    /// Number of features.
+    pub fn len(&self) -> usize {
+        self.keypoints.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.keypoints.is_empty()
+    }
+
+    /// Descriptor `i`.
+    pub fn descriptor(&self, i: usize) -> &[u8] {
+        &self.descriptors[i * DESCRIPTOR_LEN..(i + 1) * DESCRIPTOR_LEN]
+    }
+
+    /// The same features with coordinates multiplied by `fx` and `fy` (for
+    /// features found on a reduced copy of an image).
+    pub fn rescaled(mut self, fx: f32, fy: f32) -> Features {
+        for k in &mut self.keypoints {
+            k.x *= fx;
+            k.y *= fy;
+            k.scale *= (fx * fy).sqrt();
+        }
+        self
+    }
+}
+
+/// Blur the camera is assumed to have left in the input.
+const INPUT_SIGMA: f32 = 0.5;
+/// Blur of the first level of each octave.
+const BASE_SIGMA: f32 = 1.6;
+
+/// A keypoint before orientation, with the octave it belongs to.
+struct Candidate {
+    octave: usize,
+    x: f32,
+    y: f32,
+    level: f32,
+    response: f32,
+}
+
+/// Extracts SIFT features from a grey plane (already reduced to the size
+/// wanted).
+pub fn extract(image: &Plane, options: &SiftOptions) -> Features {
+    let scales = options.scales_per_octave;
+    let level_sigma = |level: f32| BASE_SIGMA * 2f32.powf(level / scales as f32);
+    let detect = DetectOptions { peak_threshold: options.peak_threshold, edge_threshold: options.edge_threshold };
+    let mut octaves: Vec<Vec<Plane>> = Vec::new();
+    let mut candidates = Vec::new();
+    let mut base = blur(image, (BASE_SIGMA * BASE_SIGMA - INPUT_SIGMA * INPUT_SIGMA).sqrt());
+    while base.width.min(base.height) >= 16 {
+        let mut levels = vec![base];
+        for i in 1..scales + 3 {
+            let increment = (level_sigma(i as f32).powi(2) - level_sigma(i as f32 - 1.0).powi(2)).sqrt();
+            let next = blur(&levels[i - 1], increment);
+            levels.push(next);
+        }
+        let dog: Vec<Plane> = levels.windows(2).map(|pair| pair[1].difference(&pair[0])).collect();
+        let octave = octaves.len();
+        candidates.extend(find_extrema(&dog, &detect).into_iter().map(|e| Candidate {
+            octave,
+            x: e.x,
+            y: e.y,
+            level: e.level,
+            response: e.response.abs(),
+        }));
+        base = levels[scales].decimate();
+        octaves.push(levels);
+    }
+    // Strongest first; orientations can only add features, so candidates
+    // past the cap are never described.
+    candidates.sort_by(|a, b| b.response.total_cmp(&a.response));
+    candidates.truncate(options.max_features);
+    let oriented: Vec<(&Candidate, f32)> = candidates
+        .par_iter()
+        .flat_map_iter(|c| {
+            let plane = &octaves[c.octave][(c.level.round() as usize).clamp(1, scales)];
+            let angles = describe::orientations(plane, c.x, c.y, level_sigma(c.level), options.max_orientations);
+            angles.into_iter().map(move |a| (c, a))
+        })
+        .collect();
+    let oriented = &oriented[..oriented.len().min(options.max_features)];
+    let described: Vec<(Keypoint, [u8; DESCRIPTOR_LEN])> = oriented
+        .par_iter()
+        .map(|&(c, angle)| {
+            let plane = &octaves[c.octave][(c.level.round() as usize).clamp(1, scales)];
+            let sigma = level_sigma(c.level);
+            let descriptor = describe::descriptor(plane, c.x, c.y, sigma, angle);
+            let factor = (1usize << c.octave) as f32;
+            let keypoint = Keypoint {
+                x: c.x * factor + 0.5,
+                y: c.y * factor + 0.5,
+                scale: sigma * factor,
+                orientation: angle,
+                response: c.response,
+            };
+            (keypoint, descriptor)
+        })
+        .collect();
+    let mut features = Features { keypoints: Vec::with_capacity(described.len()), descriptors: Vec::new() };
+    features.descriptors.reserve(described.len() * DESCRIPTOR_LEN);
+    for (keypoint, descriptor) in described {
+        features.keypoints.push(keypoint);
+        features.descriptors.extend_from_slice(&descriptor);
+    }
+    features
+}
