@@ -9,6 +9,7 @@
 //! multiplication by `x` on the quotient basis, whose real eigenvectors
 //! are the (up to ten) solutions.
 
+use nalgebra::linalg::Schur;
 use nalgebra::{Matrix3, SMatrix};
 
 use crate::twoview::epipolar_null_space;
@@ -142,8 +143,14 @@ pub fn essential_5point(x1: &[[f64; 2]], x2: &[[f64; 2]]) -> Vec<Matrix3<f64>> {
     for (r, basis_index) in [(6, 0), (7, 1), (8, 2), (9, 6)] {
         action[(r, basis_index)] = 1.0;
     }
+    // A bounded Schur iteration: nalgebra's unbounded one never returns on
+    // some degenerate (nearly rank-deficient) samples.
+    if action.iter().any(|v| !v.is_finite()) {
+        return Vec::new();
+    }
+    let Some(schur) = Schur::try_new(action, f64::EPSILON, 500) else { return Vec::new() };
     let mut solutions = Vec::new();
-    for lambda in action.complex_eigenvalues().iter() {
+    for lambda in schur.complex_eigenvalues().iter() {
         if lambda.im.abs() > 1e-8 * lambda.re.abs().max(1.0) {
             continue;
         }

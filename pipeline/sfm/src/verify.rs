@@ -34,6 +34,8 @@ pub struct VerifyOptions {
     pub max_error: f64,
     /// Fewest inliers of a verified pair.
     pub min_inliers: usize,
+    /// Smallest share of the matches a verified model must explain.
+    pub min_inlier_ratio: f64,
     /// E inliers / F inliers above this: the intrinsics are right.
     pub min_e_f_ratio: f64,
     /// H inliers / E (or F) inliers above this: planar or panoramic.
@@ -44,7 +46,14 @@ pub struct VerifyOptions {
 
 impl Default for VerifyOptions {
     fn default() -> VerifyOptions {
-        VerifyOptions { max_error: 4.0, min_inliers: 15, min_e_f_ratio: 0.95, max_h_ratio: 0.8, guided: true }
+        VerifyOptions {
+            max_error: 4.0,
+            min_inliers: 15,
+            min_inlier_ratio: 0.25,
+            min_e_f_ratio: 0.95,
+            max_h_ratio: 0.8,
+            guided: true,
+        }
     }
 }
 
@@ -187,6 +196,9 @@ pub fn verify_pair(
     let h = msac(&HomographyEstimator(pixels), &ransac);
     let count = |estimate: &Option<Estimate<Matrix3<f64>>>| estimate.as_ref().map_or(0, |e| e.inlier_count);
     let (e_count, f_count, h_count) = (count(&e), f.inlier_count, count(&h));
+    // A model explaining only a small share of the matches fits
+    // repeated structure or chance, not the scene.
+    let enough = |n: usize| n >= options.min_inliers && n as f64 >= options.min_inlier_ratio * matches.len() as f64;
     let h_matrix = h.as_ref().map_or_else(Matrix3::identity, |h| h.model);
     let k1m = k1.matrix();
     let k2m = k2.matrix();
@@ -201,7 +213,7 @@ pub fn verify_pair(
         translation: None,
     };
     let mut mask: &[bool];
-    if e_count as f64 >= options.min_e_f_ratio * f_count as f64 && e_count >= options.min_inliers {
+    if e_count as f64 >= options.min_e_f_ratio * f_count as f64 && enough(e_count) {
         let e = e.as_ref()?;
         let inliers = selected(&e.inliers);
         let (p1, p2): (Vec<Point>, Vec<Point>) = inliers.iter().map(|&i| (na[i], nb[i])).unzip();
@@ -217,7 +229,7 @@ pub fn verify_pair(
         let planar = h_count as f64 > options.max_h_ratio * e_count as f64;
         geometry.kind = if planar { PairKind::PlanarOrPanoramic } else { PairKind::Calibrated };
         mask = &e.inliers;
-    } else if f_count >= options.min_inliers {
+    } else if enough(f_count) {
         let planar = h_count as f64 > options.max_h_ratio * f_count as f64;
         geometry.kind = if planar { PairKind::PlanarOrPanoramic } else { PairKind::Uncalibrated };
         mask = &f.inliers;

@@ -25,8 +25,9 @@ pub fn volunteer_walk(count: usize, width: u32, height: u32, seed: i64) -> Vec<C
     for i in 0..ring {
         let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / ring.max(1) as f64;
         let radius = 17.0 + rng.range(-0.8, 0.8);
-        let eye = V3::new(radius * angle.cos(), radius * angle.sin(), 1.6 + rng.range(-0.1, 0.2));
-        shoot(eye, V3::new(0.0, 0.0, 2.6), &mut rng);
+        // Volunteers hold the phone low or high and tilt it as they go.
+        let eye = V3::new(radius * angle.cos(), radius * angle.sin(), rng.range(1.3, 2.3));
+        shoot(eye, V3::new(0.0, 0.0, rng.range(1.8, 3.6)), &mut rng);
     }
     // A sweep along the facade, looking at it square on.
     for i in 0..sweep {

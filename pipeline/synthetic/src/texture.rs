@@ -78,6 +78,10 @@ pub fn albedo(material: Material, uv: [f64; 2], p: &Vector3<f64>, object: u32) -
         1.0 + 0.1 * (p.y * 0.27 - 0.3).sin(),
         1.0 + 0.12 * (p.x * 0.13 - p.y * 0.19).cos(),
     ];
+    // Weathering at the scale of a hand (5-20 cm), different at every spot
+    // of every object: without it, bricks and tiles repeat so exactly that
+    // matching pairs photos of different walls.
+    let weather = 0.72 + 0.56 * fbm2(u * 5.0 + 17.0, v * 5.0 - 3.0, 4, 12);
     let base = match material {
         Material::Brick => brick(u, v),
         Material::FloorTile => floor_tile(u, v),
@@ -92,24 +96,43 @@ pub fn albedo(material: Material, uv: [f64; 2], p: &Vector3<f64>, object: u32) -
         Material::Ceramic => ceramic(u, v),
         Material::Leaves => leaves(u, v),
     };
-    [base[0] * grime * hue[0], base[1] * grime * hue[1], base[2] * grime * hue[2]]
+    let k = grime * weather * chips(u, v);
+    [base[0] * k * hue[0], base[1] * k * hue[1], base[2] * k * hue[2]]
+}
+
+/// The cell of a hand-laid row holding `x` (in cell widths): bricks and
+/// tiles are not all the same size, so each joint is moved by up to a
+/// sixth of a cell, differently in every `row`. Returns the cell's index
+/// and `x` from its start.
+fn jittered_cell(x: f64, row: i64) -> (i64, f64) {
+    let joint = |k: i64| k as f64 + 0.33 * (hash01(&[k, row, 7]) - 0.5);
+    let mut k = x.floor() as i64;
+    if x < joint(k) {
+        k -= 1;
+    } else if x >= joint(k + 1) {
+        k += 1;
+    }
+    (k, x - joint(k))
 }
 
 fn brick(u: f64, v: f64) -> [f64; 3] {
     let (bw, bh, joint) = (0.23, 0.07, 0.012);
-    let row = (v / bh).floor();
-    let shifted = u / bw + if row as i64 % 2 == 0 { 0.0 } else { 0.5 };
-    let col = shifted.floor();
-    let (fu, fv) = ((shifted - col) * bw, (v / bh - row) * bh);
-    let mortar = [0.42, 0.4, 0.36];
-    if fu < joint || fv < joint {
-        return scale(mortar, 0.8 + 0.3 * value2(u * 80.0, v * 80.0, 3));
-    }
+    let (row, row_offset) = jittered_cell(v / bh, i64::MIN);
+    let (col, offset) = jittered_cell(u / bw, row);
+    let (row, col) = (row as f64, col as f64);
+    let (fu, fv) = (offset * bw, row_offset * bh);
+    // Weathered mortar is close to the bricks' colour, and the bricks
+    // differ a lot (fired unevenly, some replaced): what tells one part of
+    // a wall from another is the bricks, not the joints' grid.
     let id = [col as i64, row as i64, 1];
-    let shade = 0.65 + 0.55 * hash01(&id);
+    let mortar = scale([0.36, 0.22, 0.15], 0.8 + 0.3 * value2(u * 80.0, v * 80.0, 3));
+    if fu < joint || fv < joint {
+        return mortar;
+    }
+    let shade = 0.45 + 0.9 * hash01(&id).powi(2);
     let hue = hash01(&[col as i64, row as i64, 2]);
-    let burnt = mix([0.45, 0.17, 0.08], [0.3, 0.12, 0.07], hue);
-    let speckle = 0.85 + 0.3 * value2(u * 120.0, v * 120.0, 4);
+    let burnt = mix([0.5, 0.2, 0.09], [0.22, 0.1, 0.07], hue);
+    let speckle = 0.8 + 0.4 * value2(u * 120.0, v * 120.0, 4);
     scale(burnt, shade * speckle)
 }
 
@@ -172,13 +195,12 @@ fn lacquer(u: f64, v: f64) -> [f64; 3] {
 
 fn roof_tile(u: f64, v: f64) -> [f64; 3] {
     let (tw, th) = (0.2, 0.16);
-    let row = (v / th).floor();
-    let col = (u / tw + if row as i64 % 2 == 0 { 0.0 } else { 0.5 }).floor();
-    let fu = u / tw - col + if row as i64 % 2 == 0 { 0.0 } else { 0.5 };
-    let fv = v / th - row;
+    let (row, fv) = jittered_cell(v / th, i64::MIN);
+    let (col, fu) = jittered_cell(u / tw, row);
+    let (row, col) = (row as f64, col as f64);
     let curve = 0.55 + 0.45 * (std::f64::consts::PI * fu.fract()).sin();
-    let overlap_shadow = if fv > 0.82 { 0.45 } else { 1.0 };
-    let shade = 0.65 + 0.5 * hash01(&[col as i64, row as i64, 50]);
+    let overlap_shadow = if fv > 0.85 { 0.75 } else { 1.0 };
+    let shade = 0.45 + 0.9 * hash01(&[col as i64, row as i64, 50]).powi(2);
     let moss = (fbm2(u * 0.8, v * 0.8, 4, 51) - 0.5).max(0.0) * 1.6;
     let c = mix([0.4, 0.15, 0.075], [0.14, 0.17, 0.06], moss.min(0.8));
     scale(c, curve * overlap_shadow * shade)
@@ -206,7 +228,54 @@ fn gravel(u: f64, v: f64) -> [f64; 3] {
     let tone = mix([0.47, 0.42, 0.36], [0.27, 0.26, 0.25], pebble);
     let gap = (second.sqrt() - nearest.sqrt()).min(0.3) / 0.3;
     let patches = 0.75 + 0.5 * fbm2(u * 0.7, v * 0.7, 4, 61);
-    scale(tone, (0.45 + 0.55 * gap) * patches)
+    scale(blotch(u, v, tone), (0.45 + 0.55 * gap) * patches)
+}
+
+/// Chips, stains and lichen dots a few centimetres across, scattered over
+/// every surface: each patch of wall or roof gets its own pattern of marks,
+/// so that its features are told apart from those of its neighbours.
+fn chips(u: f64, v: f64) -> f64 {
+    let cell = 0.11;
+    let (cu, cv) = ((u / cell).floor() as i64, (v / cell).floor() as i64);
+    let mut factor = 1.0;
+    for (du, dv) in [(0, 0), (-1, 0), (0, -1), (-1, -1)] {
+        let (i, j) = (cu + du, cv + dv);
+        if hash01(&[i, j, 13]) > 0.6 {
+            continue;
+        }
+        let centre = [(i as f64 + hash01(&[i, j, 14]) * 1.5) * cell, (j as f64 + hash01(&[i, j, 15]) * 1.5) * cell];
+        let radius = 0.01 + 0.035 * hash01(&[i, j, 16]);
+        if (u - centre[0]).hypot(v - centre[1]) < radius {
+            factor *= if hash01(&[i, j, 17]) < 0.6 { 0.45 } else { 1.45 };
+        }
+    }
+    factor
+}
+
+/// Scattered marks on the ground (fallen leaves, wet spots, bits of
+/// brick): a few crisp blobs in every square metre, each of its own size
+/// and colour, so that every part of a yard looks different.
+fn blotch(u: f64, v: f64, under: [f64; 3]) -> [f64; 3] {
+    let cell = 0.45;
+    let (cu, cv) = ((u / cell).floor() as i64, (v / cell).floor() as i64);
+    for (du, dv) in [(0, 0), (-1, 0), (0, -1), (-1, -1), (1, 0), (0, 1), (1, 1), (1, -1), (-1, 1)] {
+        let (i, j) = (cu + du, cv + dv);
+        let centre = [(i as f64 + hash01(&[i, j, 65])) * cell, (j as f64 + hash01(&[i, j, 66])) * cell];
+        let radius = 0.04 + 0.14 * hash01(&[i, j, 67]);
+        let stretch = 0.5 + hash01(&[i, j, 68]);
+        let d = ((u - centre[0]).powi(2) * stretch + (v - centre[1]).powi(2) / stretch).sqrt();
+        if d < radius {
+            let kind = hash01(&[i, j, 69]);
+            return if kind < 0.4 {
+                scale(under, 0.45)
+            } else if kind < 0.75 {
+                mix([0.45, 0.3, 0.08], [0.3, 0.12, 0.05], hash01(&[i, j, 70]))
+            } else {
+                [0.55, 0.22, 0.12]
+            };
+        }
+    }
+    under
 }
 
 fn grass(u: f64, v: f64) -> [f64; 3] {
@@ -214,7 +283,7 @@ fn grass(u: f64, v: f64) -> [f64; 3] {
     let patches = fbm2(u * 0.5, v * 0.5, 4, 71);
     let earth = (patches - 0.55).max(0.0) * 2.5;
     let green = mix([0.08, 0.17, 0.04], [0.16, 0.26, 0.07], blades);
-    mix(green, [0.25, 0.18, 0.1], earth.min(0.9))
+    blotch(u, v, mix(green, [0.25, 0.18, 0.1], earth.min(0.9)))
 }
 
 fn stone(u: f64, v: f64) -> [f64; 3] {

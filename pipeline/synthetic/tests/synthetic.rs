@@ -73,7 +73,7 @@ fn the_house_is_in_view_from_every_camera() {
         let building = ids.iter().filter(|id| matches!(id, Some(o) if *o > 1)).count();
         assert!(building * 6 > ids.len(), "the site fills at least a sixth of each photo");
         let center = camera.center();
-        assert!(center.z > 1.0 && center.z < 2.2, "eye height");
+        assert!(center.z > 1.0 && center.z < 2.5, "eye height (held low or high)");
         assert!(center.x.abs() > 7.0 || center.y.abs() > 4.5, "outside the house");
     }
 }
