@@ -4,6 +4,7 @@
 
 pub mod dag;
 pub mod inputs;
+pub mod matching;
 pub mod thumbnails;
 pub mod tiles;
 
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 pub use dag::{Job, PhotoStage, Stage, StageReport};
 pub use inputs::PhotoInput;
+pub use matching::{FeaturesStage, MatchesStage};
 pub use thumbnails::Thumbnails;
 pub use tiles::Tiles;
 
@@ -57,16 +59,31 @@ impl BuildReport {
 }
 
 /// The stages of a build, in no particular order.
-#[derive(Default)]
 pub struct Pipeline {
     thumbnails: Thumbnails,
     tiles: Tiles,
+    features: FeaturesStage,
+    matches: MatchesStage,
 }
 
 impl Pipeline {
+    /// The stages with their default settings, over the archive's cache.
+    pub fn new(archive: &Archive) -> Pipeline {
+        Pipeline {
+            thumbnails: Thumbnails::default(),
+            tiles: Tiles::default(),
+            features: FeaturesStage::default(),
+            matches: MatchesStage {
+                features: FeaturesStage::default(),
+                options: Default::default(),
+                cache: BuildCache::new(archive.build_dir()),
+            },
+        }
+    }
+
     /// Every stage.
     pub fn stages(&self) -> Vec<&dyn Stage> {
-        vec![&self.thumbnails, &self.tiles]
+        vec![&self.thumbnails, &self.tiles, &self.features, &self.matches]
     }
 }
 
@@ -81,7 +98,7 @@ pub fn build(archive: &Archive, options: &BuildOptions, progress: &dyn Progress)
     }
     let sites = archive.select_sites(options.site.as_ref())?;
     let photos = inputs::photos_of(&sites)?;
-    let pipeline = Pipeline::default();
+    let pipeline = Pipeline::new(archive);
     let stages = pipeline.stages();
     for stage in dag::ordered(&stages)? {
         let (stage_report, labels) = dag::run_stage(stage, &photos, &cache, options.dry_run, progress)?;
@@ -97,7 +114,7 @@ pub fn build(archive: &Archive, options: &BuildOptions, progress: &dyn Progress)
 pub fn progress_of_site(archive: &Archive, slug: &Slug) -> Result<Vec<(String, usize, usize)>> {
     let cache = BuildCache::new(archive.build_dir());
     let photos = inputs::photos_of(&[archive.site(slug)?])?;
-    let pipeline = Pipeline::default();
+    let pipeline = Pipeline::new(archive);
     let mut out = Vec::new();
     for stage in dag::ordered(&pipeline.stages())? {
         let jobs = stage.plan(&photos)?;

@@ -147,3 +147,35 @@ pub fn write_database(
     tx.commit()?;
     db.close().map_err(|(_, e)| e)
 }
+
+/// Writes everything the front end found about `photos` (with their
+/// `features`) as a new database at `path`.
+pub fn write_front_end(
+    path: &Path,
+    photos: &[crate::frontend::PhotoInfo],
+    features: &[Features],
+    front: &crate::frontend::FrontEnd,
+) -> rusqlite::Result<()> {
+    let cameras: Vec<DatabaseCamera> = front
+        .cameras
+        .iter()
+        .map(|c| DatabaseCamera {
+            width: c.width,
+            height: c.height,
+            intrinsics: c.intrinsics,
+            prior_focal: crate::frontend::has_prior_focal(c),
+        })
+        .collect();
+    let images: Vec<DatabaseImage> = photos
+        .iter()
+        .zip(features)
+        .zip(&front.camera_of)
+        .map(|((p, f), &c)| DatabaseImage { name: &p.name, camera_id: c as u32 + 1, features: f })
+        .collect();
+    let pairs: Vec<DatabasePair> = front
+        .pairs
+        .iter()
+        .map(|p| DatabasePair { a: p.a, b: p.b, matches: &p.matches, geometry: p.geometry.as_ref() })
+        .collect();
+    write_database(path, &cameras, &images, &pairs)
+}

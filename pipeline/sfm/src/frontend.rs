@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::geo::geodetic_to_enu;
 use crate::intrinsics::{FocalSource, Intrinsics};
-use crate::matching::{Match, MatchOptions, UnitDescriptors, match_descriptors};
+use crate::matching::{Candidates, Match, MatchOptions, UnitDescriptors, guided_matches, match_descriptors};
 use crate::pairs::{PairOptions, select_pairs};
 use crate::sift::Features;
 use crate::twoview::Point;
@@ -135,7 +135,7 @@ pub fn match_pair(
     options: &FrontEndOptions,
     seed: u64,
 ) -> (Vec<Match>, Option<TwoViewGeometry>) {
-    let matches = match_descriptors(first.descriptors, second.descriptors, &options.matching, None);
+    let (matches, candidates) = match_descriptors(first.descriptors, second.descriptors, &options.matching);
     let geometry = verify_pair(
         (first.intrinsics, first.points),
         (second.intrinsics, second.points),
@@ -143,7 +143,7 @@ pub fn match_pair(
         &options.verify,
         seed,
     );
-    let geometry = geometry.and_then(|g| guided(g, first, second, options));
+    let geometry = geometry.and_then(|g| guided(g, &candidates, first, second, options));
     (matches, geometry)
 }
 
@@ -151,6 +151,7 @@ pub fn match_pair(
 /// those are more; `None` when it is not verified.
 fn guided(
     mut geometry: TwoViewGeometry,
+    candidates: &Candidates,
     first: PairSide,
     second: PairSide,
     options: &FrontEndOptions,
@@ -158,8 +159,7 @@ fn guided(
     if geometry.is_verified() && options.verify.guided {
         let max_error = options.verify.max_error;
         let guide = geometry.guide(first.points, second.points, max_error);
-        let allowed = |i: usize, j: usize| guide.allows(i, j);
-        let guided = match_descriptors(first.descriptors, second.descriptors, &options.matching, Some(&allowed));
+        let guided = guided_matches(candidates, second.descriptors.len(), &options.matching, |i, j| guide.allows(i, j));
         if guided.len() > geometry.inliers.len() {
             geometry.inliers = guided;
         }
@@ -177,6 +177,45 @@ pub struct FrontEnd {
     pub camera_of: Vec<usize>,
     /// Every pair that was matched, verified or not.
     pub pairs: Vec<PairMatches>,
+}
+
+/// Counts that tell how well a photo set matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchSummary {
+    /// Photos matched.
+    pub photos: usize,
+    /// Cameras they were grouped into.
+    pub cameras: usize,
+    /// Median features per photo.
+    pub median_features: usize,
+    /// Pairs compared.
+    pub pairs_matched: usize,
+    /// Pairs with a verified geometry.
+    pub pairs_verified: usize,
+    /// Median inliers per verified pair.
+    pub median_inliers: usize,
+}
+
+/// Median of some counts (0 when empty).
+fn median(mut values: Vec<usize>) -> usize {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied().unwrap_or(0)
+}
+
+impl FrontEnd {
+    /// The counts of this result for photos with these `features`.
+    pub fn summary(&self, features: &[Features]) -> MatchSummary {
+        let verified: Vec<usize> =
+            self.pairs.iter().filter_map(|p| p.geometry.as_ref()).map(|g| g.inliers.len()).collect();
+        MatchSummary {
+            photos: features.len(),
+            cameras: self.cameras.len(),
+            median_features: median(features.iter().map(Features::len).collect()),
+            pairs_matched: self.pairs.len(),
+            pairs_verified: verified.len(),
+            median_inliers: median(verified),
+        }
+    }
 }
 
 /// Selects pairs, matches and verifies them in parallel.

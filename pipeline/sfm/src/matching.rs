@@ -67,24 +67,37 @@ const BLOCK_ROWS: usize = 512;
 /// A match: index in the first set, index in the second.
 pub type Match = (u32, u32);
 
-/// Matches from `a` to `b`. `allowed(i, j)`, when given, restricts the
-/// candidates (the ratio test then compares allowed candidates only).
-pub fn match_descriptors(
-    a: &UnitDescriptors,
-    b: &UnitDescriptors,
-    options: &MatchOptions,
-    allowed: Option<&(dyn Fn(usize, usize) -> bool + Sync)>,
-) -> Vec<Match> {
-    let (na, nb) = (a.len(), b.len());
-    if na == 0 || nb < 2 {
-        return Vec::new();
+/// Candidates kept per feature of the first set for guided matching.
+const CANDIDATES: usize = 32;
+
+/// The most similar features of the second set for each feature of the
+/// first, kept from plain matching so that guided matching needs no second
+/// matrix product.
+#[derive(Debug, Clone)]
+pub struct Candidates {
+    /// `CANDIDATES` (dot product, index) a row, most similar first; unused
+    /// slots hold the floor and `u32::MAX`.
+    rows: Vec<(f32, u32)>,
+}
+
+impl Candidates {
+    /// The candidates of row `i`.
+    fn row(&self, i: usize) -> &[(f32, u32)] {
+        &self.rows[i * CANDIDATES..(i + 1) * CANDIDATES]
     }
+}
+
+/// Matches from `a` to `b`, and each row's best candidates.
+pub fn match_descriptors(a: &UnitDescriptors, b: &UnitDescriptors, options: &MatchOptions) -> (Vec<Match>, Candidates) {
+    let (na, nb) = (a.len(), b.len());
     // Dot products below `floor` can neither be a match (too far) nor
     // fail one by the ratio test, so rows and columns start there and
     // most products are passed over at once.
     let floor = (options.max_distance / options.max_ratio).min(std::f32::consts::PI).cos();
-    // Best two dot products of each row; best row of each column.
-    let mut row_best = vec![(floor, floor, usize::MAX); na];
+    let mut candidates = Candidates { rows: vec![(floor, u32::MAX); na * CANDIDATES] };
+    if na == 0 || nb < 2 {
+        return (Vec::new(), candidates);
+    }
     let mut column_best = vec![(floor, usize::MAX); nb];
     let mut product = vec![0.0f32; BLOCK_ROWS.min(na) * nb];
     for start in (0..na).step_by(BLOCK_ROWS) {
@@ -111,18 +124,15 @@ pub fn match_descriptors(
         }
         for (r, dots) in product.chunks_exact(nb).take(rows).enumerate() {
             let i = start + r;
-            let best = &mut row_best[i];
+            let top = &mut candidates.rows[i * CANDIDATES..(i + 1) * CANDIDATES];
             for (j, (&dot, column)) in dots.iter().zip(column_best.iter_mut()).enumerate() {
-                if dot <= best.1 && dot <= column.0 {
+                if dot <= top[CANDIDATES - 1].0 && dot <= column.0 {
                     continue;
                 }
-                if allowed.is_some_and(|allowed| !allowed(i, j)) {
-                    continue;
-                }
-                if dot > best.0 {
-                    *best = (dot, best.0, j);
-                } else if dot > best.1 {
-                    best.1 = dot;
+                if dot > top[CANDIDATES - 1].0 {
+                    let at = top.iter().position(|c| dot > c.0).expect("beats the last");
+                    top.copy_within(at..CANDIDATES - 1, at + 1);
+                    top[at] = (dot, j as u32);
                 }
                 if dot > column.0 {
                     *column = (dot, i);
@@ -130,17 +140,56 @@ pub fn match_descriptors(
             }
         }
     }
+    let columns: Vec<usize> = column_best.iter().map(|c| c.1).collect();
+    let matches = select(&candidates, &columns, options, |_, _| true);
+    (matches, candidates)
+}
+
+/// Matches among the candidates that `allowed(i, j)` accepts (guided
+/// matching): the ratio test and the mutual check compare allowed
+/// candidates only. A row with fewer than two allowed candidates compares
+/// with its last kept candidate, which no other allowed one exceeds (so
+/// the test is never looser than with the full product).
+pub fn guided_matches(
+    candidates: &Candidates,
+    nb: usize,
+    options: &MatchOptions,
+    allowed: impl Fn(usize, usize) -> bool,
+) -> Vec<Match> {
+    let rows = candidates.rows.len() / CANDIDATES;
+    let mut column_best = vec![(f32::NEG_INFINITY, usize::MAX); nb];
+    for i in 0..rows {
+        for &(dot, j) in candidates.row(i) {
+            if j != u32::MAX && dot > column_best[j as usize].0 && allowed(i, j as usize) {
+                column_best[j as usize] = (dot, i);
+            }
+        }
+    }
+    let columns: Vec<usize> = column_best.iter().map(|c| c.1).collect();
+    select(candidates, &columns, options, allowed)
+}
+
+/// Applies the distance, ratio and mutual tests to each row's best two
+/// allowed candidates.
+fn select(
+    candidates: &Candidates,
+    column_best: &[usize],
+    options: &MatchOptions,
+    allowed: impl Fn(usize, usize) -> bool,
+) -> Vec<Match> {
     let distance = |dot: f32| dot.clamp(-1.0, 1.0).acos();
-    row_best
-        .iter()
-        .enumerate()
-        .filter(|&(i, &(d1, d2, j))| {
-            j != usize::MAX
-                && distance(d1) <= options.max_distance
+    let rows = candidates.rows.len() / CANDIDATES;
+    (0..rows)
+        .filter_map(|i| {
+            let row = candidates.row(i);
+            let mut kept = row.iter().filter(|&&(_, j)| j != u32::MAX && allowed(i, j as usize));
+            let &(d1, j) = kept.next()?;
+            let d2 = kept.next().map_or(row[CANDIDATES - 1].0, |c| c.0);
+            let pass = distance(d1) <= options.max_distance
                 && distance(d1) < options.max_ratio * distance(d2)
-                && (!options.cross_check || column_best[j].1 == i)
+                && (!options.cross_check || column_best[j as usize] == i);
+            pass.then_some((i as u32, j))
         })
-        .map(|(i, &(_, _, j))| (i as u32, j as u32))
         .collect()
 }
 
@@ -178,8 +227,7 @@ mod tests {
     fn finds_the_copies_across_blocks_and_nothing_else() {
         let a = random_features(1200, 1);
         let b = permuted_copy(&a, 1000);
-        let matches =
-            match_descriptors(&UnitDescriptors::new(&a), &UnitDescriptors::new(&b), &Default::default(), None);
+        let (matches, _) = match_descriptors(&UnitDescriptors::new(&a), &UnitDescriptors::new(&b), &Default::default());
         assert_eq!(matches.len(), 1000);
         assert!(matches.iter().all(|&(i, j)| j as usize == 999 - i as usize));
     }
@@ -189,12 +237,9 @@ mod tests {
         let a = random_features(600, 2);
         let b = permuted_copy(&a, 600);
         let even_only = |i: usize, _j: usize| i.is_multiple_of(2);
-        let matches = match_descriptors(
-            &UnitDescriptors::new(&a),
-            &UnitDescriptors::new(&b),
-            &Default::default(),
-            Some(&even_only),
-        );
+        let (_, candidates) =
+            match_descriptors(&UnitDescriptors::new(&a), &UnitDescriptors::new(&b), &Default::default());
+        let matches = guided_matches(&candidates, b.len(), &Default::default(), even_only);
         assert_eq!(matches.len(), 300);
         assert!(matches.iter().all(|&(i, _)| i.is_multiple_of(2)));
     }
@@ -206,8 +251,7 @@ mod tests {
         // Duplicate b's copy of a[0] (at 49) onto 60: two equal candidates.
         let copy = b.descriptor(49).to_vec();
         b.descriptors[60 * DESCRIPTOR_LEN..61 * DESCRIPTOR_LEN].copy_from_slice(&copy);
-        let matches =
-            match_descriptors(&UnitDescriptors::new(&a), &UnitDescriptors::new(&b), &Default::default(), None);
+        let (matches, _) = match_descriptors(&UnitDescriptors::new(&a), &UnitDescriptors::new(&b), &Default::default());
         assert_eq!(matches.len(), 49);
         assert!(matches.iter().all(|&(i, _)| i != 0));
     }

@@ -9,9 +9,9 @@ use clap::Args;
 use heritage_archive::Progress;
 use heritage_archive::atomic::{sync_parent, temp_sibling};
 use heritage_archive::parallel::{cores, map_bounded};
-use heritage_sfm::database::{DatabaseCamera, DatabaseImage, DatabasePair, write_database};
+use heritage_sfm::database::write_front_end;
 use heritage_sfm::features::load_photo;
-use heritage_sfm::frontend::{FrontEndOptions, PhotoInfo, has_prior_focal, run_front_end};
+use heritage_sfm::frontend::{FrontEndOptions, MatchSummary, PhotoInfo, run_front_end};
 use heritage_sfm::intrinsics::parse_k;
 use heritage_sfm::pairs::PairOptions;
 use heritage_sfm::sift::{Features, SiftOptions};
@@ -61,14 +61,10 @@ pub struct MatchArgs {
 
 /// What `heritage match` reports.
 #[derive(Debug, Serialize)]
-struct MatchSummary {
-    photos: usize,
+struct MatchReport {
+    #[serde(flatten)]
+    summary: MatchSummary,
     unreadable: Vec<String>,
-    cameras: usize,
-    median_features: usize,
-    pairs_matched: usize,
-    pairs_verified: usize,
-    median_inliers: usize,
     database: PathBuf,
 }
 
@@ -85,12 +81,6 @@ fn photo_files(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
     }
     files.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(files)
-}
-
-/// Median of some counts (0 when empty).
-fn median(mut values: Vec<usize>) -> usize {
-    values.sort_unstable();
-    values.get(values.len() / 2).copied().unwrap_or(0)
 }
 
 /// Runs `heritage match`.
@@ -141,45 +131,13 @@ pub fn run(args: MatchArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let database = args.out_dir.join("database.db");
     let temp = temp_sibling(&database);
-    let cameras: Vec<DatabaseCamera> = front
-        .cameras
-        .iter()
-        .map(|c| DatabaseCamera {
-            width: c.width,
-            height: c.height,
-            intrinsics: c.intrinsics,
-            prior_focal: has_prior_focal(c),
-        })
-        .collect();
-    let images: Vec<DatabaseImage> = photos
-        .iter()
-        .zip(&features)
-        .zip(&front.camera_of)
-        .map(|((p, f), &c)| DatabaseImage { name: &p.name, camera_id: c as u32 + 1, features: f })
-        .collect();
-    let pairs: Vec<DatabasePair> = front
-        .pairs
-        .iter()
-        .map(|p| DatabasePair { a: p.a, b: p.b, matches: &p.matches, geometry: p.geometry.as_ref() })
-        .collect();
-    write_database(&temp, &cameras, &images, &pairs).with_context(|| format!("cannot write {}", temp.display()))?;
+    write_front_end(&temp, &photos, &features, &front).with_context(|| format!("cannot write {}", temp.display()))?;
     std::fs::rename(&temp, &database)?;
     sync_parent(&database)?;
-
-    let verified: Vec<usize> =
-        front.pairs.iter().filter_map(|p| p.geometry.as_ref()).map(|g| g.inliers.len()).collect();
-    let summary = MatchSummary {
-        photos: photos.len(),
-        unreadable,
-        cameras: front.cameras.len(),
-        median_features: median(features.iter().map(Features::len).collect()),
-        pairs_matched: front.pairs.len(),
-        pairs_verified: verified.len(),
-        median_inliers: median(verified),
-        database,
-    };
+    let report = MatchReport { summary: front.summary(&features), unreadable, database };
+    let summary = &report.summary;
     if args.json {
-        print_json(&summary)?;
+        print_json(&report)?;
     } else {
         println!(
             "{} photos ({} cameras), median {} features; {} pairs matched, {} verified, median {} inliers.",
@@ -190,7 +148,7 @@ pub fn run(args: MatchArgs) -> Result<ExitCode> {
             summary.pairs_verified,
             summary.median_inliers
         );
-        println!("Wrote {}", summary.database.display());
+        println!("Wrote {}", report.database.display());
     }
-    Ok(if summary.unreadable.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if report.unreadable.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }

@@ -179,3 +179,78 @@ pub fn extract(image: &Plane, options: &SiftOptions) -> Features {
     }
     features
 }
+
+/// First bytes of a features file.
+const MAGIC: &[u8; 8] = b"HSIFT001";
+
+/// Why a features file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("not a heritage features file (or a damaged one)")]
+pub struct FeaturesFileError;
+
+impl Features {
+    /// The features of a `width` x `height` photo as a file: magic, size,
+    /// count, keypoints (5 little-endian `f32` each), descriptors.
+    pub fn to_bytes(&self, width: u32, height: u32) -> Vec<u8> {
+        let mut out = Vec::with_capacity(20 + self.len() * (20 + DESCRIPTOR_LEN));
+        out.extend_from_slice(MAGIC);
+        for v in [width, height, self.len() as u32] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for k in &self.keypoints {
+            for v in [k.x, k.y, k.scale, k.orientation, k.response] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        out.extend_from_slice(&self.descriptors);
+        out
+    }
+
+    /// Reads what [`Features::to_bytes`] wrote: the features and the
+    /// photo's width and height.
+    pub fn from_bytes(bytes: &[u8]) -> Result<(Features, u32, u32), FeaturesFileError> {
+        let word = |i: usize| -> Result<[u8; 4], FeaturesFileError> {
+            bytes.get(i..i + 4).and_then(|s| s.try_into().ok()).ok_or(FeaturesFileError)
+        };
+        if bytes.get(..8) != Some(MAGIC) {
+            return Err(FeaturesFileError);
+        }
+        let (width, height, count) =
+            (u32::from_le_bytes(word(8)?), u32::from_le_bytes(word(12)?), u32::from_le_bytes(word(16)?) as usize);
+        let descriptors_at = 20 + count * 20;
+        if bytes.len() != descriptors_at + count * DESCRIPTOR_LEN {
+            return Err(FeaturesFileError);
+        }
+        let value = |i: usize| f32::from_le_bytes(bytes[i..i + 4].try_into().expect("four bytes"));
+        let keypoints = (0..count)
+            .map(|i| {
+                let at = 20 + i * 20;
+                Keypoint {
+                    x: value(at),
+                    y: value(at + 4),
+                    scale: value(at + 8),
+                    orientation: value(at + 12),
+                    response: value(at + 16),
+                }
+            })
+            .collect();
+        Ok((Features { keypoints, descriptors: bytes[descriptors_at..].to_vec() }, width, height))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_files_round_trip_and_damage_is_caught() {
+        let keypoint = Keypoint { x: 1.5, y: 2.5, scale: 3.0, orientation: -1.0, response: 0.01 };
+        let features =
+            Features { keypoints: vec![keypoint; 3], descriptors: (0..3 * DESCRIPTOR_LEN).map(|i| i as u8).collect() };
+        let bytes = features.to_bytes(640, 480);
+        let (back, w, h) = Features::from_bytes(&bytes).unwrap();
+        assert_eq!((back, w, h), (features, 640, 480));
+        assert!(Features::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        assert!(Features::from_bytes(b"HSIFT002").is_err());
+    }
+}
