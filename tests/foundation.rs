@@ -240,7 +240,7 @@ fn build_makes_upright_thumbnails_once() {
     heritage_ok(&archive, &["ingest", folder.to_str().unwrap(), "--site", "nha-tong-than"]);
 
     let dry = heritage_ok(&archive, &["build", "--dry-run"]);
-    assert!(dry.contains("Would run 16 of 16 jobs"), "{dry}");
+    assert!(dry.contains("Would run 25 of 25 jobs"), "{dry}");
     assert!(dry.contains("tiles: nha-tong-than/"), "{dry}");
     assert!(!archive.join("build/thumbnails").exists());
 
@@ -248,8 +248,20 @@ fn build_makes_upright_thumbnails_once() {
     assert_eq!(first["stages"][0]["built"], 8);
     assert_eq!(first["stages"][1]["stage"], "tiles");
     assert_eq!(first["stages"][1]["built"], 8);
+    assert_eq!(first["stages"][2]["stage"], "features");
+    assert_eq!(first["stages"][2]["built"], 8);
+    assert_eq!(first["stages"][3]["stage"], "matches");
+    assert_eq!(first["stages"][3]["built"], 1, "one matches entry for the site");
+    let matches: Vec<_> =
+        std::fs::read_dir(archive.join("build/matches")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(matches.len(), 1);
+    assert!(matches[0].join("database.db").is_file());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(matches[0].join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["photos"], 8);
+    assert_eq!(summary["pairs_matched"], 28, "8 photos: every pair");
     let second = heritage_ok(&archive, &["build"]);
-    assert!(second.contains("Nothing to do: all 16 jobs are up to date."), "{second}");
+    assert!(second.contains("Nothing to do: all 25 jobs are up to date."), "{second}");
     for entry in std::fs::read_dir(archive.join("build/tiles")).unwrap() {
         let dzi = std::fs::read_to_string(entry.unwrap().path().join("image.dzi")).unwrap();
         assert!(dzi.contains("Width=\"800\" Height=\"600\""), "upright pyramid: {dzi}");

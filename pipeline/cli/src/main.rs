@@ -59,15 +59,19 @@ enum Command {
     Verify(commands::verify::VerifyArgs),
     /// Show sites, photo sets, photo counts, build progress and publishing.
     Status(commands::status::StatusArgs),
-    /// Make what is missing: thumbnails, previews and deep-zoom tiles.
+    /// Make what is missing: thumbnails, previews, deep-zoom tiles, features, matches.
     Build(commands::build::BuildArgs),
+    /// Write the static website of the published sites.
+    Publish(commands::publish::PublishArgs),
+    /// Preview the published website on this computer.
+    Serve(commands::publish::ServeArgs),
     /// Cut images into deep-zoom pyramids (DZI and IIIF level 0).
     Tile(commands::tile::TileArgs),
     /// Find and match features in a folder of photos (a COLMAP database).
     Match(commands::match_photos::MatchArgs),
     /// Render a synthetic heritage site with its ground truth.
     Synth(commands::synth::SynthArgs),
-    /// Run everything on a synthetic site: render, ingest, build.
+    /// Run everything on a synthetic site: render, ingest, build, publish, serve.
     Demo(commands::demo::DemoArgs),
 }
 
@@ -81,6 +85,8 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::verify::run(&cli.archive, args),
         Command::Status(args) => commands::status::run(&cli.archive, args),
         Command::Build(args) => commands::build::run(&cli.archive, args),
+        Command::Publish(args) => commands::publish::run_publish(&cli.archive, args),
+        Command::Serve(args) => commands::publish::run_serve(&cli.archive, args),
         Command::Tile(args) => commands::tile::run(args),
         Command::Match(args) => commands::match_photos::run(args),
         Command::Synth(args) => commands::synth::run(args),

@@ -14,7 +14,9 @@ use crate::table;
 
 /// Arguments of `heritage build`.
 #[derive(Args, Debug)]
-#[command(long_about = "Make what is missing for each photo: thumbnails and previews now, more stages later.
+#[command(long_about = "Make what is missing: for each photo a thumbnail and preview, deep-zoom
+tiles (DZI and IIIF) and SIFT features; for each site the matched pairs of
+photos (a COLMAP database.db under build/matches/).
 
 Outputs go to the archive's build/ folder, keyed by the content of their
 inputs: a second build with nothing new does no work, and a build that

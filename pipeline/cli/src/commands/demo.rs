@@ -1,5 +1,6 @@
 //! `heritage demo`: the whole pipeline on a synthetic site, in one command.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -9,8 +10,10 @@ use clap::Args;
 use heritage_archive::{Archive, Localized, SiteMeta, Slug};
 use heritage_build::{BuildOptions, build};
 use heritage_ingest::{IngestOptions, ingest};
+use heritage_publish::DEFAULT_VIEWER_LIBS;
 use heritage_synthetic::{SynthOptions, synthesize};
 
+use super::publish::{publish_archive, serve_dir};
 use crate::progress::Bars;
 
 /// Arguments of `heritage demo`.
@@ -19,8 +22,8 @@ use crate::progress::Bars;
 
 Renders about 24 photos of a simulated Nhà Tổng Thận as a volunteer would
 take them, creates a fresh archive, adds the site with Vietnamese and
-English text, ingests the photos, builds everything, and says where the
-result is. Everything goes into DIR (default: ./heritage-demo), which is
+English text, ingests the photos, builds everything, publishes the website
+and serves it on 127.0.0.1 (until Ctrl+C). Everything goes into DIR (default: ./heritage-demo), which is
 replaced on every run, so only ever point it at a demo folder.")]
 pub struct DemoArgs {
     /// Folder for the demo (photos and archive). It is replaced.
@@ -32,6 +35,9 @@ pub struct DemoArgs {
     /// Do not start the preview server at the end.
     #[arg(long)]
     no_serve: bool,
+    /// Port of the preview server.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
 }
 
 /// Marks a folder as made by `heritage demo`, so that it may be replaced.
@@ -43,16 +49,16 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     prepare(&args.dir)?;
     let bars = Bars::new(true);
     let photos_dir = args.dir.join("volunteer-photos");
-    println!("1/4  Rendering {} photos of the synthetic site (1600x1067)...", args.photos);
+    println!("1/5  Rendering {} photos of the synthetic site (1600x1067)...", args.photos);
     let options = SynthOptions { photos: args.photos, ..SynthOptions::default() };
     synthesize(&photos_dir, &options, &bars)?;
 
-    println!("2/4  Creating the archive and the site...");
+    println!("2/5  Creating the archive and the site...");
     let archive = Archive::init(&args.dir.join("archive"))?;
     let slug = Slug::parse("nha-tong-than-mo-phong")?;
     let site = archive.add_site(&slug, &demo_site())?;
 
-    println!("3/4  Ingesting the photos...");
+    println!("3/5  Ingesting the photos...");
     let ingest_options =
         IngestOptions { contributor: Some("Đoàn Thanh niên Tân An (mô phỏng)".into()), ..Default::default() };
     let report = {
@@ -61,9 +67,14 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     };
     println!("     {} accepted, {} rejected", report.accepted.len(), report.rejected.len());
 
-    println!("4/4  Building thumbnails, previews and deep-zoom tiles...");
+    println!("4/5  Building thumbnails, previews, deep-zoom tiles, features and matches...");
     let built = build(&archive, &BuildOptions::default(), &bars)?;
     println!("     {} jobs built, {} failed", built.built(), built.failed());
+
+    println!("5/5  Publishing the website...");
+    let base_url = format!("http://127.0.0.1:{}", args.port);
+    let public = archive.public_dir();
+    publish_archive(&archive, public.clone(), base_url, PathBuf::from(DEFAULT_VIEWER_LIBS))?;
 
     println!();
     println!("Done in {:.0} s.", started.elapsed().as_secs_f64());
@@ -71,11 +82,13 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     println!("  photos:         {}", photos_dir.join("photos").display());
     println!("  ground truth:   {}", photos_dir.join("truth").display());
     println!("  deep-zoom tiles: {}", archive.build_dir().join("tiles").display());
+    println!("  website:        {}", public.display());
     println!("  status:         heritage --archive {} status", archive.root().display());
-    if !args.no_serve {
-        println!("Publishing and the preview server are not built yet, so there is nothing to serve.");
+    let ok = built.failed() == 0 && report.rejected.is_empty();
+    if args.no_serve || !ok {
+        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
     }
-    Ok(if built.failed() == 0 && report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    serve_dir(&public, SocketAddr::from(([127, 0, 0, 1], args.port)))
 }
 
 /// Empties `dir` if it is a demo folder (or new); refuses anything else.

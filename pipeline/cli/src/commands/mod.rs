@@ -4,6 +4,7 @@ pub mod build;
 pub mod demo;
 pub mod ingest;
 pub mod match_photos;
+pub mod publish;
 pub mod site;
 pub mod status;
 pub mod synth;
