@@ -1,0 +1,195 @@
+//! `heritage publish` and `heritage serve` end to end: only published
+//! sites appear, curator text stays text, the IIIF manifests are complete
+//! and the preview server never leaves its folder.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use support::*;
+
+const HOSTILE: &str = "<script>alert(1)</script>";
+
+/// An archive with three sites of two photos each: `nha-tong-than`
+/// (published), a published site with a hostile title, and `dinh-bi-mat`
+/// (not published).
+fn archive_with_sites(dir: &Path) -> PathBuf {
+    let archive = archive_with_site(dir);
+    heritage_ok(&archive, &["site", "add", "Đình Bí Mật"]);
+    heritage_ok(&archive, &["site", "add", "Hostile", "--slug", "hostile"]);
+    heritage_ok(
+        &archive,
+        &["site", "set", "nha-tong-than", "--published", "true", "--lat", "10.5357", "--lon", "106.4132"],
+    );
+    heritage_ok(
+        &archive,
+        &["site", "set", "hostile", "--title-vi", HOSTILE, "--summary-en", "\"quoted\" & <b>", "--published", "true"],
+    );
+    heritage_ok(&archive, &["site", "set", "dinh-bi-mat", "--published", "false"]);
+    for (i, site) in ["nha-tong-than", "hostile", "dinh-bi-mat"].into_iter().enumerate() {
+        let folder = dir.join(format!("photos-{site}"));
+        for k in 0..2 {
+            put(&folder, &format!("p{k}.jpg"), &jpeg(&photo(700, 500, (10 * i + k) as u32), None));
+        }
+        heritage_ok(&archive, &["ingest", folder.to_str().unwrap(), "--site", site, "--contributor", "Lê Thị B"]);
+    }
+    heritage_ok(&archive, &["build"]);
+    archive
+}
+
+/// OpenSeadragon's build folder stand-in: publishing only copies it.
+fn fake_viewer_libs(dir: &Path) -> PathBuf {
+    let libs = dir.join("osd");
+    put(&libs, "openseadragon.min.js", b"/* OpenSeadragon stand-in */");
+    put(&libs.join("images"), "home_rest.png", b"png");
+    libs
+}
+
+/// Every file below `dir`, with its contents as text (lossy).
+fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(all_files(&path));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            out.push((path, text));
+        }
+    }
+    out
+}
+
+fn publish(archive: &Path, out: &Path, libs: &Path) -> serde_json::Value {
+    let (out, libs) = (out.to_str().unwrap(), libs.to_str().unwrap());
+    heritage_json(
+        archive,
+        &["publish", "--out", out, "--base-url", "https://example.org/heritage", "--viewer-libs", libs],
+    )
+}
+
+#[test]
+fn only_published_sites_appear_and_their_text_is_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive_with_sites(dir.path());
+    let out = dir.path().join("site");
+    let libs = fake_viewer_libs(dir.path());
+    let report = publish(&archive, &out, &libs);
+    assert_eq!(report["sites"], serde_json::json!([["hostile", 2], ["nha-tong-than", 2]]));
+
+    for (path, text) in all_files(&out) {
+        let name = path.to_string_lossy();
+        assert!(!name.contains("dinh-bi-mat"), "{name}");
+        assert!(!text.contains("dinh-bi-mat") && !text.contains("Đình Bí Mật"), "unpublished site in {name}");
+        // JSON keeps the text as data (IIIF viewers escape it); pages never
+        // carry it raw.
+        assert!(!name.ends_with(".html") || !text.contains(HOSTILE), "raw hostile title in {name}");
+    }
+    let home = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(home.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{home}");
+    assert!(home.contains("href=\"sites/nha-tong-than/index.html\""));
+    let page = std::fs::read_to_string(out.join("sites/hostile/index.html")).unwrap();
+    assert!(page.contains("&quot;quoted&quot; &amp; &lt;b&gt;"));
+    assert!(page.contains("Content-Security-Policy"));
+    assert!(!page.contains("http://") || page.contains("openstreetmap"), "links are relative");
+    let page = std::fs::read_to_string(out.join("sites/nha-tong-than/index.html")).unwrap();
+    assert!(page.contains("<span lang=\"vi\">Nhà Tổng Thận</span>") || page.contains("Nhà Tổng Thận"));
+    assert!(page.contains("openstreetmap.org/?mlat=10.5357&amp;mlon=106.4132"));
+
+    // Unpublishing a site and publishing again removes every trace of it.
+    heritage_ok(&archive, &["site", "set", "hostile", "--published", "false"]);
+    let report = publish(&archive, &out, &libs);
+    assert_eq!(report["sites"], serde_json::json!([["nha-tong-than", 2]]));
+    assert!(!out.join("sites/hostile").exists());
+    assert!(all_files(&out).iter().all(|(_, text)| !text.contains("alert(1)")), "the hostile site is gone");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(leftovers.iter().all(|n| !n.to_string_lossy().contains("heritage-tmp")), "{leftovers:?}");
+}
+
+#[test]
+fn iiif_manifests_have_every_required_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive_with_sites(dir.path());
+    let out = dir.path().join("site");
+    publish(&archive, &out, &fake_viewer_libs(dir.path()));
+    let root = "https://example.org/heritage/sites/nha-tong-than";
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("sites/nha-tong-than/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["@context"], "http://iiif.io/api/presentation/3/context.json");
+    assert_eq!(manifest["id"], format!("{root}/manifest.json"));
+    assert_eq!(manifest["type"], "Manifest");
+    assert_eq!(manifest["label"]["vi"][0], "Nhà Tổng Thận");
+    let canvases = manifest["items"].as_array().unwrap();
+    assert_eq!(canvases.len(), 2);
+    for canvas in canvases {
+        assert_eq!(canvas["type"], "Canvas");
+        assert!(canvas["id"].as_str().unwrap().starts_with(&format!("{root}/canvas/")));
+        assert_eq!((canvas["width"].as_u64(), canvas["height"].as_u64()), (Some(700), Some(500)));
+        let page = &canvas["items"][0];
+        assert_eq!(page["type"], "AnnotationPage");
+        let annotation = &page["items"][0];
+        assert_eq!(annotation["type"], "Annotation");
+        assert_eq!(annotation["motivation"], "painting");
+        assert_eq!(annotation["target"], canvas["id"]);
+        let body = &annotation["body"];
+        assert_eq!((body["type"].as_str(), body["format"].as_str()), (Some("Image"), Some("image/jpeg")));
+        let service = &body["service"][0];
+        assert_eq!((service["type"].as_str(), service["profile"].as_str()), (Some("ImageService3"), Some("level0")));
+        // The service is there, with its public id, and its full image too.
+        let local = service["id"].as_str().unwrap().strip_prefix(root).unwrap().trim_start_matches('/');
+        let info_path = out.join("sites/nha-tong-than").join(local).join("info.json");
+        let info: serde_json::Value = serde_json::from_slice(&std::fs::read(&info_path).unwrap()).unwrap();
+        assert_eq!(info["id"], service["id"]);
+        let full = body["id"].as_str().unwrap().strip_prefix(root).unwrap().trim_start_matches('/');
+        assert!(out.join("sites/nha-tong-than").join(full).is_file(), "{full}");
+    }
+}
+
+/// Sends a raw request and returns the status code.
+fn status_of(port: u16, target: &str) -> u16 {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_server_refuses_to_leave_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let public = dir.path().join("public");
+    put(&public, "index.html", b"<!doctype html><title>ok</title>");
+    put(&public.join("sites"), "a.dzi", b"<Image/>");
+    put(dir.path(), "secret.txt", b"secret");
+    std::os::unix::fs::symlink(dir.path().join("secret.txt"), public.join("out.txt")).unwrap();
+    let mut server = Command::new(heritage_bin())
+        .args(["serve", "--port", "0", "--dir", public.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let port: u16 = line.split("127.0.0.1:").nth(1).unwrap().split('/').next().unwrap().parse().unwrap();
+    let outcomes: Vec<(u16, &str)> = [
+        "/",
+        "/sites/a.dzi",
+        "/../secret.txt",
+        "/sites/%2e%2e/%2e%2e/secret.txt",
+        "/sites%2f..%2f..%2fsecret.txt",
+        "/out.txt",
+        "/nothing",
+    ]
+    .into_iter()
+    .map(|t| (status_of(port, t), t))
+    .collect();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(
+        outcomes.iter().map(|o| o.0).collect::<Vec<_>>(),
+        vec![200, 200, 403, 403, 403, 403, 404],
+        "{outcomes:?}"
+    );
+}
