@@ -20,7 +20,8 @@ use serde::Serialize;
 use crate::collect::{PublishedSite, published_sites};
 
 /// Our own viewer files, embedded in the binary.
-const VIEWER_FILES: [(&str, &str); 4] = [
+const VIEWER_FILES: [(&str, &str); 5] = [
+    ("icon.svg", include_str!("../../../assets/icon.svg")),
     ("heritage.css", include_str!("../../../viewer/src/heritage.css")),
     ("lang.js", include_str!("../../../viewer/src/lang.js")),
     ("home.js", include_str!("../../../viewer/src/home.js")),

@@ -1,0 +1,118 @@
+// The published website in a real browser (Debian's Chromium, headless,
+// driven by Playwright): what the public sees on a desktop and a phone.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+
+const ROOT = process.env.HERITAGE_ROOT_URL;
+const SUBPATH = process.env.HERITAGE_SUBPATH_URL;
+const SHOTS = process.env.HERITAGE_SCREENSHOTS;
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium" });
+});
+after(async () => browser?.close());
+
+/** A new page that records console errors, failed responses and dialogs. */
+async function open(url, viewport = { width: 1280, height: 800 }) {
+  const page = await browser.newPage({ viewport });
+  const problems = [];
+  page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+  page.on("pageerror", (e) => problems.push(`error: ${e.message}`));
+  page.on("dialog", (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    d.dismiss();
+  });
+  page.on("response", (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`));
+  await page.goto(url);
+  return { page, problems };
+}
+
+test("home lists exactly the published sites, hostile text as text", async () => {
+  const { page, problems } = await open(ROOT);
+  const titles = await page.locator("#cards h2 [lang=vi], #cards h2").allTextContents();
+  const cards = await page.locator("#cards > li").count();
+  assert.equal(cards, 2);
+  assert.ok(titles.some((t) => t.includes("Nhà Tổng Thận (mô phỏng)")), titles.join("|"));
+  assert.ok(titles.some((t) => t.includes("<script>alert(1)</script>")), "the hostile title shows as text");
+  assert.ok(!(await page.content()).includes("Đình Bí Mật"), "the unpublished site is absent");
+  await page.screenshot({ path: `${SHOTS}/home.png`, fullPage: true });
+  assert.deepEqual(problems, []);
+});
+
+test("search without diacritics finds the site", async () => {
+  const { page, problems } = await open(ROOT);
+  await page.fill("#search", "nha tong than");
+  const visible = page.locator("#cards > li:not([hidden])");
+  assert.equal(await visible.count(), 1);
+  assert.match(await visible.first().textContent(), /Nhà Tổng Thận/);
+  await page.fill("#search", "khong co di tich nay");
+  assert.equal(await visible.count(), 0);
+  assert.ok(await page.locator("#no-results").isVisible());
+  assert.deepEqual(problems, []);
+});
+
+test("language switch shows English, and back", async () => {
+  const { page, problems } = await open(ROOT);
+  await page.click(".lang-switch");
+  assert.ok(await page.getByText("Long An Heritage").isVisible());
+  await page.click(".lang-switch");
+  assert.ok(await page.getByText("Di sản Long An").isVisible());
+  assert.deepEqual(problems, []);
+});
+
+/** The DZI level of a tile URL, or -1. */
+function level(url) {
+  const m = url.match(/image_files\/(\d+)\/\d+_\d+\.jpg$/);
+  return m ? Number(m[1]) : -1;
+}
+
+/** Opens the demo site's first photo and zooms in; returns the DZI levels fetched. */
+async function deepZoom(baseUrl, shot) {
+  // A small window, so the first view does not need the finest level.
+  const { page, problems } = await open(baseUrl, { width: 640, height: 480 });
+  const levels = new Set();
+  page.on("response", (r) => {
+    if (level(r.url()) >= 0 && r.status() === 200) levels.add(level(r.url()));
+  });
+  await page.click("a[href*='nha-tong-than-mo-phong']");
+  assert.match(await page.locator("h1 [lang=vi]").textContent(), /Nhà Tổng Thận \(mô phỏng\)/);
+  await page.click("#gallery button >> nth=0");
+  await page.waitForResponse((r) => level(r.url()) >= 0);
+  await page.waitForLoadState("networkidle");
+  const before = Math.max(...levels);
+  const deeper = page.waitForResponse((r) => level(r.url()) > before && r.status() === 200);
+  for (let i = 0; i < 4; i++) await page.click("#zoom-in");
+  await deeper;
+  const after = Math.max(...levels);
+  if (shot) await page.screenshot({ path: `${SHOTS}/${shot}` });
+  await page.click("#next");
+  await page.waitForLoadState("networkidle");
+  assert.match(await page.locator("#caption").textContent(), /^2 \/ 6/);
+  await page.keyboard.press("Escape");
+  assert.ok(await page.locator("#viewer").isHidden());
+  return { before, after, problems };
+}
+
+test("a photo opens in deep zoom and zooming in loads deeper levels", async () => {
+  const { before, after, problems } = await deepZoom(ROOT, "deep-zoom.png");
+  assert.ok(after > before, `levels ${before} -> ${after}`);
+  assert.deepEqual(problems, []);
+});
+
+test("everything works under a sub-path", async () => {
+  const { before, after, problems } = await deepZoom(SUBPATH, null);
+  assert.ok(after > before, `levels ${before} -> ${after}`);
+  assert.deepEqual(problems, []);
+});
+
+test("a 390x844 phone has no horizontal scroll", async () => {
+  for (const [path, shot] of [["", "phone-home.png"], ["sites/nha-tong-than-mo-phong/index.html", "phone-site.png"]]) {
+    const { page, problems } = await open(ROOT + path, { width: 390, height: 844 });
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `${path}: ${width} px wide`);
+    await page.screenshot({ path: `${SHOTS}/${shot}`, fullPage: true });
+    assert.deepEqual(problems, []);
+  }
+});
