@@ -5,6 +5,7 @@
 //! This crate grows stage by stage; it now holds the camera priors (from
 //! EXIF or a `K.txt`), the two-view minimal solvers and robust estimation.
 
+pub mod absolute;
 pub mod bundle;
 pub mod database;
 pub mod estimators;

@@ -67,8 +67,10 @@ fn scene(sigma: f64) -> Problem {
     Problem { cameras: vec![camera], images, points, observations }
 }
 
+/// Angle between two rotations in degrees (clamped against rounding).
 fn rotation_error_deg(a: &Rotation3<f64>, b: &Rotation3<f64>) -> f64 {
-    (a.inverse() * b).angle().to_degrees()
+    let trace = (a.inverse() * b).matrix().trace();
+    ((trace - 1.0) / 2.0).clamp(-1.0, 1.0).acos().to_degrees()
 }
 
 #[test]
