@@ -19,5 +19,6 @@ pub mod pairs;
 pub mod pose;
 pub mod ransac;
 pub mod sift;
+pub mod similarity;
 pub mod twoview;
 pub mod verify;

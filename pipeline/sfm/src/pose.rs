@@ -49,18 +49,40 @@ pub fn projection(r: &Rotation3<f64>, t: &Vector3<f64>) -> Matrix3x4<f64> {
 /// The point seen at `x1` by `p1` and at `x2` by `p2` (linear DLT);
 /// `None` at infinity.
 pub fn triangulate(p1: &Matrix3x4<f64>, p2: &Matrix3x4<f64>, x1: &[f64; 2], x2: &[f64; 2]) -> Option<Vector3<f64>> {
-    let mut a = Matrix4::zeros();
-    for (row, (p, x)) in [(p1, x1), (p1, x1), (p2, x2), (p2, x2)].into_iter().enumerate() {
-        let coordinate = if row % 2 == 0 { x[0] } else { x[1] };
-        let axis = row % 2;
-        let r = p.row(2) * coordinate - p.row(axis);
-        a.set_row(row, &r);
+    triangulate_views(&[(*p1, *x1), (*p2, *x2)])
+}
+
+/// The point seen by every (projection, normalised image point) pair, by
+/// the linear DLT over all views (the normal equations of its rows);
+/// `None` for fewer than two views or a point at infinity.
+pub fn triangulate_views(views: &[(Matrix3x4<f64>, [f64; 2])]) -> Option<Vector3<f64>> {
+    if views.len() < 2 {
+        return None;
     }
-    let svd = a.svd(false, true);
-    let v_t = svd.v_t?;
-    let (index, _) = svd.singular_values.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1))?;
-    let h = v_t.row(index);
+    let mut normal = Matrix4::zeros();
+    for (p, x) in views {
+        for (axis, coordinate) in [(0, x[0]), (1, x[1])] {
+            let row = p.row(2) * coordinate - p.row(axis);
+            normal += row.transpose() * row;
+        }
+    }
+    let eigen = normal.symmetric_eigen();
+    let (index, _) = eigen.eigenvalues.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1))?;
+    let h = eigen.eigenvectors.column(index);
     (h[3].abs() > 1e-12).then(|| Vector3::new(h[0] / h[3], h[1] / h[3], h[2] / h[3]))
+}
+
+/// The largest angle (degrees) between the rays from `centres` to `point`:
+/// small angles mean a poorly determined depth.
+pub fn triangulation_angle(centres: &[Vector3<f64>], point: &Vector3<f64>) -> f64 {
+    let rays: Vec<Vector3<f64>> = centres.iter().map(|c| (point - c).normalize()).collect();
+    let mut widest: f64 = 0.0;
+    for (i, a) in rays.iter().enumerate() {
+        for b in &rays[i + 1..] {
+            widest = widest.max(a.dot(b).clamp(-1.0, 1.0).acos());
+        }
+    }
+    widest.to_degrees()
 }
 
 /// Of the four poses of `e`, the one that puts most correspondences in
@@ -118,5 +140,39 @@ mod tests {
             triangulate(&projection(&Rotation3::identity(), &Vector3::zeros()), &projection(&r, &t), &x1[7], &x2[7])
                 .unwrap();
         assert!((p - points[7]).norm() < 1e-9);
+    }
+
+    #[test]
+    fn many_views_triangulate_a_noisy_point_and_measure_its_angle() {
+        let point = Vector3::new(0.3, -0.2, 6.0);
+        let mut views = Vec::new();
+        let mut centres = Vec::new();
+        for i in 0..6 {
+            let r = Rotation3::from_euler_angles(0.0, -0.05 * i as f64, 0.0);
+            let centre = Vector3::new(0.5 * i as f64, 0.0, 0.0);
+            let t = -(r * centre);
+            let c = r * point + t;
+            // Noise of about a pixel at a focal length of 1000.
+            let noise = 1e-3 * if i % 2 == 0 { 1.0 } else { -1.0 };
+            views.push((projection(&r, &t), [c.x / c.z + noise, c.y / c.z - noise]));
+            centres.push(centre);
+        }
+        let found = triangulate_views(&views).unwrap();
+        assert!((found - point).norm() < 0.05, "{found}");
+        let exact: Vec<_> = views
+            .iter()
+            .map(|(p, _)| *p)
+            .zip(views.iter().map(|(p, _)| {
+                let h = p * point.push(1.0);
+                [h.x / h.z, h.y / h.z]
+            }))
+            .collect();
+        assert!((triangulate_views(&exact).unwrap() - point).norm() < 1e-9);
+        assert!(triangulate_views(&exact[..1]).is_none());
+        let angle = triangulation_angle(&centres, &point);
+        // The widest pair: the first and the last centre.
+        let (a, b) = ((point - centres[0]).normalize(), (point - centres[5]).normalize());
+        let expected = a.dot(&b).acos().to_degrees();
+        assert!((angle - expected).abs() < 1e-6, "{angle} vs {expected}");
     }
 }
