@@ -8,8 +8,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::geo::geodetic_to_enu;
+use crate::grid::Grid;
 use crate::intrinsics::{FocalSource, Intrinsics};
-use crate::matching::{Candidates, Match, MatchOptions, UnitDescriptors, guided_matches, match_descriptors};
+use crate::matching::{Match, MatchOptions, UnitDescriptors, guided_matches, match_descriptors};
 use crate::pairs::{PairOptions, select_pairs};
 use crate::sift::Features;
 use crate::twoview::Point;
@@ -127,6 +128,9 @@ pub struct PairSide<'a> {
     pub descriptors: &'a UnitDescriptors,
 }
 
+/// Cell size (pixels) of the keypoint grid for guided matching.
+const GRID_CELL: f64 = 16.0;
+
 /// Matches, verifies and (if asked) guided-matches one pair: the raw
 /// matches, and the geometry if the pair is verified.
 pub fn match_pair(
@@ -135,7 +139,7 @@ pub fn match_pair(
     options: &FrontEndOptions,
     seed: u64,
 ) -> (Vec<Match>, Option<TwoViewGeometry>) {
-    let (matches, candidates) = match_descriptors(first.descriptors, second.descriptors, &options.matching);
+    let matches = match_descriptors(first.descriptors, second.descriptors, &options.matching);
     let geometry = verify_pair(
         (first.intrinsics, first.points),
         (second.intrinsics, second.points),
@@ -143,7 +147,7 @@ pub fn match_pair(
         &options.verify,
         seed,
     );
-    let geometry = geometry.and_then(|g| guided(g, &candidates, first, second, options));
+    let geometry = geometry.and_then(|g| guided(g, first, second, options));
     (matches, geometry)
 }
 
@@ -151,7 +155,6 @@ pub fn match_pair(
 /// those are more; `None` when it is not verified.
 fn guided(
     mut geometry: TwoViewGeometry,
-    candidates: &Candidates,
     first: PairSide,
     second: PairSide,
     options: &FrontEndOptions,
@@ -159,7 +162,14 @@ fn guided(
     if geometry.is_verified() && options.verify.guided {
         let max_error = options.verify.max_error;
         let guide = geometry.guide(first.points, second.points, max_error);
-        let guided = guided_matches(candidates, second.descriptors.len(), &options.matching, |i, j| guide.allows(i, j));
+        let grid = Grid::new(second.points, GRID_CELL);
+        let guided = guided_matches(
+            first.descriptors,
+            second.descriptors,
+            &options.matching,
+            |i, out| guide.candidates(i, &grid, out),
+            |i, j| guide.allows(i, j),
+        );
         if guided.len() > geometry.inliers.len() {
             geometry.inliers = guided;
         }

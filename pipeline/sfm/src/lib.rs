@@ -13,6 +13,7 @@ pub mod features;
 pub mod fivepoint;
 pub mod frontend;
 pub mod geo;
+pub mod grid;
 pub mod intrinsics;
 pub mod matching;
 pub mod pairs;

@@ -67,46 +67,47 @@ const BLOCK_ROWS: usize = 512;
 /// A match: index in the first set, index in the second.
 pub type Match = (u32, u32);
 
-/// Candidates kept per feature of the first set for guided matching.
-const CANDIDATES: usize = 32;
+/// Best two dot products of a row and the column of the best.
+type RowBest = (f32, f32, u32);
 
-/// The most similar features of the second set for each feature of the
-/// first, kept from plain matching so that guided matching needs no second
-/// matrix product.
-#[derive(Debug, Clone)]
-pub struct Candidates {
-    /// `CANDIDATES` (dot product, index) a row, most similar first; unused
-    /// slots hold the floor and `u32::MAX`.
-    rows: Vec<(f32, u32)>,
+/// Dot products below this can neither be a match (too far) nor fail one
+/// by the ratio test.
+fn floor(options: &MatchOptions) -> f32 {
+    (options.max_distance / options.max_ratio).min(std::f32::consts::PI).cos()
 }
 
-impl Candidates {
-    /// The candidates of row `i`.
-    fn row(&self, i: usize) -> &[(f32, u32)] {
-        &self.rows[i * CANDIDATES..(i + 1) * CANDIDATES]
+/// Puts `dot` of row `i` and column `j` into the running bests.
+#[inline]
+fn record(row: &mut RowBest, column: &mut (f32, usize), dot: f32, i: usize, j: usize) {
+    if dot > row.0 {
+        *row = (dot, row.0, j as u32);
+    } else if dot > row.1 {
+        row.1 = dot;
+    }
+    if dot > column.0 {
+        *column = (dot, i);
     }
 }
 
-/// Matches from `a` to `b`, and each row's best candidates.
-pub fn match_descriptors(a: &UnitDescriptors, b: &UnitDescriptors, options: &MatchOptions) -> (Vec<Match>, Candidates) {
+/// Matches from `a` to `b`: every pair compared.
+pub fn match_descriptors(a: &UnitDescriptors, b: &UnitDescriptors, options: &MatchOptions) -> Vec<Match> {
     let (na, nb) = (a.len(), b.len());
-    // Dot products below `floor` can neither be a match (too far) nor
-    // fail one by the ratio test, so rows and columns start there and
-    // most products are passed over at once.
-    let floor = (options.max_distance / options.max_ratio).min(std::f32::consts::PI).cos();
-    let mut candidates = Candidates { rows: vec![(floor, u32::MAX); na * CANDIDATES] };
     if na == 0 || nb < 2 {
-        return (Vec::new(), candidates);
+        return Vec::new();
     }
-    let mut column_best = vec![(floor, usize::MAX); nb];
+    // Rows and columns start at the floor, so most products are passed
+    // over at once.
+    let floor = floor(options);
+    let mut rows = vec![(floor, floor, u32::MAX); na];
+    let mut columns = vec![(floor, usize::MAX); nb];
     let mut product = vec![0.0f32; BLOCK_ROWS.min(na) * nb];
     for start in (0..na).step_by(BLOCK_ROWS) {
-        let rows = BLOCK_ROWS.min(na - start);
-        // SAFETY: the pointers and strides describe `rows x 128`, `128 x nb`
-        // and `rows x nb` row-major matrices inside the three buffers.
+        let block = BLOCK_ROWS.min(na - start);
+        // SAFETY: the pointers and strides describe `block x 128`, `128 x nb`
+        // and `block x nb` row-major matrices inside the three buffers.
         unsafe {
             matrixmultiply::sgemm(
-                rows,
+                block,
                 DESCRIPTOR_LEN,
                 nb,
                 1.0,
@@ -122,74 +123,72 @@ pub fn match_descriptors(a: &UnitDescriptors, b: &UnitDescriptors, options: &Mat
                 1,
             );
         }
-        for (r, dots) in product.chunks_exact(nb).take(rows).enumerate() {
+        for (r, dots) in product.chunks_exact(nb).take(block).enumerate() {
             let i = start + r;
-            let top = &mut candidates.rows[i * CANDIDATES..(i + 1) * CANDIDATES];
-            for (j, (&dot, column)) in dots.iter().zip(column_best.iter_mut()).enumerate() {
-                if dot <= top[CANDIDATES - 1].0 && dot <= column.0 {
-                    continue;
-                }
-                if dot > top[CANDIDATES - 1].0 {
-                    let at = top.iter().position(|c| dot > c.0).expect("beats the last");
-                    top.copy_within(at..CANDIDATES - 1, at + 1);
-                    top[at] = (dot, j as u32);
-                }
-                if dot > column.0 {
-                    *column = (dot, i);
+            let row = &mut rows[i];
+            for (j, (&dot, column)) in dots.iter().zip(columns.iter_mut()).enumerate() {
+                if dot > row.1 || dot > column.0 {
+                    record(row, column, dot, i, j);
                 }
             }
         }
     }
-    let columns: Vec<usize> = column_best.iter().map(|c| c.1).collect();
-    let matches = select(&candidates, &columns, options, |_, _| true);
-    (matches, candidates)
+    select(&rows, &columns, options)
 }
 
-/// Matches among the candidates that `allowed(i, j)` accepts (guided
-/// matching): the ratio test and the mutual check compare allowed
-/// candidates only. A row with fewer than two allowed candidates compares
-/// with its last kept candidate, which no other allowed one exceeds (so
-/// the test is never looser than with the full product).
+/// Guided matching: each feature `i` of `a` is compared only with the
+/// features of `b` that `candidates(i, out)` lists and `allowed(i, j)`
+/// accepts (those a verified geometry puts where `i` must appear); the
+/// ratio test and mutual check then run among those, exactly as a full
+/// product with the others masked out would.
 pub fn guided_matches(
-    candidates: &Candidates,
-    nb: usize,
+    a: &UnitDescriptors,
+    b: &UnitDescriptors,
     options: &MatchOptions,
+    candidates: impl Fn(usize, &mut Vec<usize>),
     allowed: impl Fn(usize, usize) -> bool,
 ) -> Vec<Match> {
-    let rows = candidates.rows.len() / CANDIDATES;
-    let mut column_best = vec![(f32::NEG_INFINITY, usize::MAX); nb];
-    for i in 0..rows {
-        for &(dot, j) in candidates.row(i) {
-            if j != u32::MAX && dot > column_best[j as usize].0 && allowed(i, j as usize) {
-                column_best[j as usize] = (dot, i);
+    let floor = floor(options);
+    let mut rows = vec![(floor, floor, u32::MAX); a.len()];
+    let mut columns = vec![(floor, usize::MAX); b.len()];
+    let mut listed = Vec::new();
+    for (i, row) in rows.iter_mut().enumerate() {
+        listed.clear();
+        candidates(i, &mut listed);
+        let x = a.row(i);
+        for &j in &listed {
+            if allowed(i, j) {
+                record(row, &mut columns[j], dot(x, b.row(j)), i, j);
             }
         }
     }
-    let columns: Vec<usize> = column_best.iter().map(|c| c.1).collect();
-    select(candidates, &columns, options, allowed)
+    select(&rows, &columns, options)
 }
 
-/// Applies the distance, ratio and mutual tests to each row's best two
-/// allowed candidates.
-fn select(
-    candidates: &Candidates,
-    column_best: &[usize],
-    options: &MatchOptions,
-    allowed: impl Fn(usize, usize) -> bool,
-) -> Vec<Match> {
+/// Dot product of two descriptors, in eight lanes so that it vectorises.
+#[inline]
+fn dot(x: &[f32], y: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    for (a, b) in x.chunks_exact(8).zip(y.chunks_exact(8)) {
+        for k in 0..8 {
+            lanes[k] += a[k] * b[k];
+        }
+    }
+    lanes.iter().sum()
+}
+
+/// The distance, ratio and mutual tests on each row's best two.
+fn select(rows: &[RowBest], columns: &[(f32, usize)], options: &MatchOptions) -> Vec<Match> {
     let distance = |dot: f32| dot.clamp(-1.0, 1.0).acos();
-    let rows = candidates.rows.len() / CANDIDATES;
-    (0..rows)
-        .filter_map(|i| {
-            let row = candidates.row(i);
-            let mut kept = row.iter().filter(|&&(_, j)| j != u32::MAX && allowed(i, j as usize));
-            let &(d1, j) = kept.next()?;
-            let d2 = kept.next().map_or(row[CANDIDATES - 1].0, |c| c.0);
-            let pass = distance(d1) <= options.max_distance
+    rows.iter()
+        .enumerate()
+        .filter(|&(i, &(d1, d2, j))| {
+            j != u32::MAX
+                && distance(d1) <= options.max_distance
                 && distance(d1) < options.max_ratio * distance(d2)
-                && (!options.cross_check || column_best[j as usize] == i);
-            pass.then_some((i as u32, j))
+                && (!options.cross_check || columns[j as usize].1 == i)
         })
+        .map(|(i, &(_, _, j))| (i as u32, j))
         .collect()
 }
 
@@ -227,7 +226,7 @@ mod tests {
     fn finds_the_copies_across_blocks_and_nothing_else() {
         let a = random_features(1200, 1);
         let b = permuted_copy(&a, 1000);
-        let (matches, _) = match_descriptors(&UnitDescriptors::new(&a), &UnitDescriptors::new(&b), &Default::default());
+        let matches = match_descriptors(&UnitDescriptors::new(&a), &UnitDescriptors::new(&b), &Default::default());
         assert_eq!(matches.len(), 1000);
         assert!(matches.iter().all(|&(i, j)| j as usize == 999 - i as usize));
     }
@@ -237,9 +236,12 @@ mod tests {
         let a = random_features(600, 2);
         let b = permuted_copy(&a, 600);
         let even_only = |i: usize, _j: usize| i.is_multiple_of(2);
-        let (_, candidates) =
-            match_descriptors(&UnitDescriptors::new(&a), &UnitDescriptors::new(&b), &Default::default());
-        let matches = guided_matches(&candidates, b.len(), &Default::default(), even_only);
+        let (ua, ub) = (UnitDescriptors::new(&a), UnitDescriptors::new(&b));
+        let everything = |_: usize, out: &mut Vec<usize>| out.extend(0..ub.len());
+        let matches = guided_matches(&ua, &ub, &Default::default(), everything, even_only);
+        // Only the listed candidates are compared.
+        let none = |_: usize, _: &mut Vec<usize>| {};
+        assert!(guided_matches(&ua, &ub, &Default::default(), none, |_, _| true).is_empty());
         assert_eq!(matches.len(), 300);
         assert!(matches.iter().all(|&(i, _)| i.is_multiple_of(2)));
     }
@@ -251,7 +253,7 @@ mod tests {
         // Duplicate b's copy of a[0] (at 49) onto 60: two equal candidates.
         let copy = b.descriptor(49).to_vec();
         b.descriptors[60 * DESCRIPTOR_LEN..61 * DESCRIPTOR_LEN].copy_from_slice(&copy);
-        let (matches, _) = match_descriptors(&UnitDescriptors::new(&a), &UnitDescriptors::new(&b), &Default::default());
+        let matches = match_descriptors(&UnitDescriptors::new(&a), &UnitDescriptors::new(&b), &Default::default());
         assert_eq!(matches.len(), 49);
         assert!(matches.iter().all(|&(i, _)| i != 0));
     }

@@ -8,6 +8,7 @@ use nalgebra::{Matrix3, UnitQuaternion, Vector3};
 use serde::{Deserialize, Serialize};
 
 use crate::estimators::{Correspondences, EssentialEstimator, FundamentalEstimator, HomographyEstimator};
+use crate::grid::Grid;
 use crate::intrinsics::Intrinsics;
 use crate::matching::Match;
 use crate::pose::recover_pose;
@@ -133,6 +134,18 @@ pub enum Guide {
 }
 
 impl Guide {
+    /// Appends to `out` the features of the second photo (bucketed in
+    /// `grid`) that may satisfy the test for feature `i` of the first: a
+    /// band around its epipolar line three times as wide as the error
+    /// allowed (the Sampson error is about the line distance over √2), or
+    /// a disc around its mapped position.
+    pub fn candidates(&self, i: usize, grid: &Grid, out: &mut Vec<usize>) {
+        match self {
+            Guide::Epipolar { lines1, limit, .. } => grid.near_line(&lines1[i], 3.0 * limit.sqrt(), out),
+            Guide::Homography { mapped, limit, .. } => grid.near_point(&mapped[i], limit.sqrt(), out),
+        }
+    }
+
     /// Whether feature `i` of the first photo may match feature `j` of the
     /// second.
     pub fn allows(&self, i: usize, j: usize) -> bool {
