@@ -21,5 +21,6 @@ pub mod pose;
 pub mod ransac;
 pub mod sift;
 pub mod similarity;
+pub mod tracks;
 pub mod twoview;
 pub mod verify;

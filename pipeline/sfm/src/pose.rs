@@ -15,11 +15,6 @@ pub fn essential_from_pose(r: &Rotation3<f64>, t: &Vector3<f64>) -> Matrix3<f64>
     skew(t) * r.matrix()
 }
 
-/// The essential matrix from a fundamental matrix and both calibrations.
-pub fn essential_from_fundamental(f: &Matrix3<f64>, k1: &Matrix3<f64>, k2: &Matrix3<f64>) -> Matrix3<f64> {
-    k2.transpose() * f * k1
-}
-
 /// The four poses an essential matrix allows: two rotations times the two
 /// signs of the unit translation.
 pub fn decompose_essential(e: &Matrix3<f64>) -> Vec<(Rotation3<f64>, Vector3<f64>)> {
