@@ -26,34 +26,38 @@ fn gradient(plane: &Plane, x: usize, y: usize) -> (f32, f32) {
     ((dx * dx + dy * dy).sqrt(), dy.atan2(dx))
 }
 
+/// The interior pixels (where a gradient exists) of the square of
+/// `radius` around (`x`, `y`), with their offsets from it.
+fn window(plane: &Plane, x: f32, y: f32, radius: isize) -> impl Iterator<Item = (usize, usize, f32, f32)> + '_ {
+    let (xi, yi) = (x.round() as isize, y.round() as isize);
+    let (width, height) = (plane.width as isize, plane.height as isize);
+    (yi - radius..=yi + radius).filter(move |&py| py >= 1 && py < height - 1).flat_map(move |py| {
+        (xi - radius..=xi + radius)
+            .filter(move |&px| px >= 1 && px < width - 1)
+            .map(move |px| (px as usize, py as usize, px as f32 - x, py as f32 - y))
+    })
+}
+
 /// Dominant gradient orientations (radians) around (`x`, `y`) at scale
 /// `sigma` (octave pixels): peaks of the smoothed 36-bin histogram within
 /// 80 % of the highest, at most `max_count`, strongest first.
 pub fn orientations(plane: &Plane, x: f32, y: f32, sigma: f32, max_count: usize) -> Vec<f32> {
     let window_sigma = 1.5 * sigma;
     let radius = (3.0 * window_sigma).round() as isize;
-    let (xi, yi) = (x.round() as isize, y.round() as isize);
     let mut histogram = [0.0f32; ORIENTATION_BINS];
-    for dy in -radius..=radius {
-        for dx in -radius..=radius {
-            let (px, py) = (xi + dx, yi + dy);
-            if px < 1 || py < 1 || px >= plane.width as isize - 1 || py >= plane.height as isize - 1 {
-                continue;
-            }
-            let (fx, fy) = (px as f32 - x, py as f32 - y);
-            let r2 = fx * fx + fy * fy;
-            if r2 > (radius * radius) as f32 + 0.5 {
-                continue;
-            }
-            let (magnitude, angle) = gradient(plane, px as usize, py as usize);
-            let weight = (-r2 / (2.0 * window_sigma * window_sigma)).exp();
-            let bin = (angle.rem_euclid(TAU) / TAU * ORIENTATION_BINS as f32 - 0.5).rem_euclid(ORIENTATION_BINS as f32);
-            let lower = bin.floor();
-            let frac = bin - lower;
-            let lower = lower as usize % ORIENTATION_BINS;
-            histogram[lower] += (1.0 - frac) * weight * magnitude;
-            histogram[(lower + 1) % ORIENTATION_BINS] += frac * weight * magnitude;
+    for (px, py, fx, fy) in window(plane, x, y, radius) {
+        let r2 = fx * fx + fy * fy;
+        if r2 > (radius * radius) as f32 + 0.5 {
+            continue;
         }
+        let (magnitude, angle) = gradient(plane, px, py);
+        let weight = (-r2 / (2.0 * window_sigma * window_sigma)).exp();
+        let bin = (angle.rem_euclid(TAU) / TAU * ORIENTATION_BINS as f32 - 0.5).rem_euclid(ORIENTATION_BINS as f32);
+        let lower = bin.floor();
+        let frac = bin - lower;
+        let lower = lower as usize % ORIENTATION_BINS;
+        histogram[lower] += (1.0 - frac) * weight * magnitude;
+        histogram[(lower + 1) % ORIENTATION_BINS] += frac * weight * magnitude;
     }
     for _ in 0..6 {
         let previous = histogram;
@@ -90,28 +94,20 @@ pub fn descriptor(plane: &Plane, x: f32, y: f32, sigma: f32, angle: f32) -> [u8;
     let bin_width = MAGNIFICATION * sigma;
     let radius = (std::f32::consts::SQRT_2 * bin_width * (SPATIAL_BINS as f32 + 1.0) / 2.0 + 0.5) as isize;
     let (cos, sin) = (angle.cos(), angle.sin());
-    let (xi, yi) = (x.round() as isize, y.round() as isize);
     let half = SPATIAL_BINS as f32 / 2.0;
     let mut histogram = [0.0f32; DESCRIPTOR_LEN];
-    for dy in -radius..=radius {
-        for dx in -radius..=radius {
-            let (px, py) = (xi + dx, yi + dy);
-            if px < 1 || py < 1 || px >= plane.width as isize - 1 || py >= plane.height as isize - 1 {
-                continue;
-            }
-            let (fx, fy) = (px as f32 - x, py as f32 - y);
-            // Offset in the keypoint's frame, in bins.
-            let nx = (cos * fx + sin * fy) / bin_width;
-            let ny = (-sin * fx + cos * fy) / bin_width;
-            let (column, row) = (nx + half - 0.5, ny + half - 0.5);
-            if column <= -1.0 || row <= -1.0 || column >= SPATIAL_BINS as f32 || row >= SPATIAL_BINS as f32 {
-                continue;
-            }
-            let (magnitude, gradient_angle) = gradient(plane, px as usize, py as usize);
-            let weight = magnitude * (-(nx * nx + ny * ny) / (2.0 * half * half)).exp();
-            let orientation = ((gradient_angle - angle).rem_euclid(TAU) / TAU) * DESCRIPTOR_BINS as f32;
-            add_trilinear(&mut histogram, row, column, orientation, weight);
+    for (px, py, fx, fy) in window(plane, x, y, radius) {
+        // Offset in the keypoint's frame, in bins.
+        let nx = (cos * fx + sin * fy) / bin_width;
+        let ny = (-sin * fx + cos * fy) / bin_width;
+        let (column, row) = (nx + half - 0.5, ny + half - 0.5);
+        if column <= -1.0 || row <= -1.0 || column >= SPATIAL_BINS as f32 || row >= SPATIAL_BINS as f32 {
+            continue;
         }
+        let (magnitude, gradient_angle) = gradient(plane, px, py);
+        let weight = magnitude * (-(nx * nx + ny * ny) / (2.0 * half * half)).exp();
+        let orientation = ((gradient_angle - angle).rem_euclid(TAU) / TAU) * DESCRIPTOR_BINS as f32;
+        add_trilinear(&mut histogram, row, column, orientation, weight);
     }
     root_sift(&mut histogram);
     let mut out = [0u8; DESCRIPTOR_LEN];
