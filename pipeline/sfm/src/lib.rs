@@ -15,6 +15,7 @@ pub mod frontend;
 pub mod geo;
 pub mod grid;
 pub mod intrinsics;
+pub mod mapper;
 pub mod matching;
 pub mod pairs;
 pub mod pose;

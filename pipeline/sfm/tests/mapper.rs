@@ -1,0 +1,102 @@
+//! The incremental mapper on a synthetic scene: photos on an arc around
+//! a cloud of points, keypoints with pixel noise, pairs verified by the
+//! front end's own verification.
+
+use heritage_sfm::bundle::BaCamera;
+use heritage_sfm::frontend::PairMatches;
+use heritage_sfm::intrinsics::{FocalSource, Intrinsics};
+use heritage_sfm::mapper::{MapperOptions, reconstruct};
+use heritage_sfm::similarity::umeyama;
+use heritage_sfm::verify::{VerifyOptions, verify_pair};
+use nalgebra::{Matrix3, Rotation3, Vector3};
+
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+    }
+}
+
+fn look_at_origin(centre: Vector3<f64>) -> (Rotation3<f64>, Vector3<f64>) {
+    let z = (-centre).normalize();
+    let x = z.cross(&Vector3::z()).normalize();
+    let y = z.cross(&x);
+    let r = Rotation3::from_matrix_unchecked(Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]));
+    (r, -(r * centre))
+}
+
+#[test]
+fn every_photo_registers_with_the_true_poses() {
+    let mut noise = Noise(5);
+    let (width, height, focal) = (1200.0, 800.0, 1000.0);
+    let truth: Vec<(Rotation3<f64>, Vector3<f64>)> = (0..9)
+        .map(|i| {
+            let a = -1.0 + 0.25 * i as f64;
+            look_at_origin(Vector3::new(10.0 * a.sin(), -10.0 * a.cos(), 1.5 + 0.2 * noise.next()))
+        })
+        .collect();
+    let world: Vec<Vector3<f64>> =
+        (0..800).map(|_| Vector3::new(4.0 * noise.next(), 4.0 * noise.next(), 2.0 + 2.0 * noise.next())).collect();
+    // Keypoints: the visible points' projections with noise; `ids[i][k]`
+    // is the world point of keypoint k of photo i.
+    let mut keypoints = Vec::new();
+    let mut ids = Vec::new();
+    for (r, t) in &truth {
+        let (mut kp, mut id) = (Vec::new(), Vec::new());
+        for (j, p) in world.iter().enumerate() {
+            let c = r * p + t;
+            let (x, y) = (focal * c.x / c.z + width / 2.0, focal * c.y / c.z + height / 2.0);
+            if c.z > 0.0 && (0.0..width).contains(&x) && (0.0..height).contains(&y) && noise.next() > -0.6 {
+                kp.push([x + 0.5 * noise.next(), y + 0.5 * noise.next()]);
+                id.push(j);
+            }
+        }
+        keypoints.push(kp);
+        ids.push(id);
+    }
+    let k = Intrinsics { focal, cx: width / 2.0, cy: height / 2.0, source: FocalSource::Given };
+    let mut pairs = Vec::new();
+    for a in 0..truth.len() {
+        for b in a + 1..truth.len() {
+            let mut matches: Vec<(u32, u32)> = Vec::new();
+            for (ka, ja) in ids[a].iter().enumerate() {
+                if let Some(kb) = ids[b].iter().position(|jb| jb == ja) {
+                    matches.push((ka as u32, kb as u32));
+                }
+            }
+            // A few wrong matches too.
+            for m in 0..matches.len() / 10 {
+                matches.push(((m * 7 % ids[a].len()) as u32, (m * 13 % ids[b].len()) as u32));
+            }
+            let geometry =
+                verify_pair((&k, &keypoints[a]), (&k, &keypoints[b]), &matches, &VerifyOptions::default(), 1)
+                    .filter(|g| g.is_verified());
+            pairs.push(PairMatches { a, b, matches, geometry });
+        }
+    }
+    let camera = BaCamera { focal: focal * 1.03, cx: width / 2.0, cy: height / 2.0, k1: 0.0, k2: 0.0 };
+    let model = reconstruct(&[camera], &vec![0; truth.len()], &keypoints, &pairs, &MapperOptions::default()).unwrap();
+    assert!(
+        model.poses.iter().all(Option::is_some),
+        "registered: {:?}",
+        model.poses.iter().map(Option::is_some).collect::<Vec<_>>()
+    );
+    assert!(model.points.len() > 500, "{} points", model.points.len());
+    assert!((model.cameras[0].focal / focal - 1.0).abs() < 0.01, "focal {}", model.cameras[0].focal);
+    // Align the model to the truth by the camera centres, then compare.
+    let centre = |(r, t): &(Rotation3<f64>, Vector3<f64>)| -(r.inverse() * t);
+    let found: Vec<Vector3<f64>> = model.poses.iter().map(|p| centre(&p.unwrap())).collect();
+    let expected: Vec<Vector3<f64>> = truth.iter().map(centre).collect();
+    let s = umeyama(&found, &expected).unwrap();
+    for (i, pose) in model.poses.iter().enumerate() {
+        let (r, _) = pose.unwrap();
+        let aligned = r * s.rotation.inverse();
+        let trace = (aligned.inverse() * truth[i].0).matrix().trace();
+        let error = ((trace - 1.0) / 2.0).clamp(-1.0, 1.0).acos().to_degrees();
+        assert!(error < 0.1, "photo {i}: rotation error {error:.3} deg");
+        let distance = (s.apply(&found[i]) - expected[i]).norm();
+        assert!(distance < 0.02, "photo {i}: centre error {distance:.3} m");
+    }
+}
