@@ -69,6 +69,8 @@ enum Command {
     Tile(commands::tile::TileArgs),
     /// Find and match features in a folder of photos (a COLMAP database).
     Match(commands::match_photos::MatchArgs),
+    /// Cameras and a sparse 3D model from a folder of photos (COLMAP text).
+    Reconstruct(commands::match_photos::MatchArgs),
     /// Render a synthetic heritage site with its ground truth.
     Synth(commands::synth::SynthArgs),
     /// Run everything on a synthetic site: render, ingest, build, publish, serve.
@@ -89,6 +91,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::publish::run_serve(&cli.archive, args),
         Command::Tile(args) => commands::tile::run(args),
         Command::Match(args) => commands::match_photos::run(args),
+        Command::Reconstruct(args) => commands::reconstruct::run(args),
         Command::Synth(args) => commands::synth::run(args),
         Command::Demo(args) => commands::demo::run(args),
     };

@@ -11,7 +11,8 @@ use heritage_archive::atomic::{sync_parent, temp_sibling};
 use heritage_archive::parallel::{cores, map_bounded};
 use heritage_sfm::database::write_front_end;
 use heritage_sfm::features::load_photo;
-use heritage_sfm::frontend::{FrontEndOptions, MatchSummary, PhotoInfo, run_front_end};
+use heritage_sfm::frontend::{FrontEnd, FrontEndOptions, MatchSummary, PhotoInfo, run_front_end};
+use heritage_sfm::intrinsics::Intrinsics;
 use heritage_sfm::intrinsics::parse_k;
 use heritage_sfm::pairs::PairOptions;
 use heritage_sfm::sift::{Features, SiftOptions};
@@ -36,9 +37,9 @@ OUT_DIR/database.db --image_path IMAGE_DIR --output_path ...`.
 Tìm các điểm giống nhau giữa các ảnh và ghi cơ sở dữ liệu COLMAP.")]
 pub struct MatchArgs {
     /// Folder of photos.
-    image_dir: PathBuf,
+    pub image_dir: PathBuf,
     /// Folder to write database.db into (created if missing).
-    out_dir: PathBuf,
+    pub out_dir: PathBuf,
     /// A 3x3 camera matrix (K.txt) that all photos share, instead of EXIF.
     #[arg(long, value_name = "K.txt")]
     intrinsics: Option<PathBuf>,
@@ -56,7 +57,7 @@ pub struct MatchArgs {
     no_guided: bool,
     /// Print a summary as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// What `heritage match` reports.
@@ -83,8 +84,25 @@ fn photo_files(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
     Ok(files)
 }
 
-/// Runs `heritage match`.
-pub fn run(args: MatchArgs) -> Result<ExitCode> {
+/// What matching a folder produced.
+pub struct Matched {
+    /// The photos that could be read.
+    pub photos: Vec<PhotoInfo>,
+    /// Their features.
+    pub features: Vec<Features>,
+    /// Why the others could not.
+    pub unreadable: Vec<String>,
+    /// Cameras, pairs, matches and geometries.
+    pub front: FrontEnd,
+    /// The camera matrix given with `--intrinsics`.
+    pub given: Option<Intrinsics>,
+    /// Where database.db was written.
+    pub database: PathBuf,
+}
+
+/// Finds features, matches and verifies the photos of `args.image_dir`
+/// and writes `args.out_dir/database.db`.
+pub fn match_folder(args: &MatchArgs, bars: &Bars) -> Result<Matched> {
     let given = match &args.intrinsics {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -98,7 +116,6 @@ pub fn run(args: MatchArgs) -> Result<ExitCode> {
     }
     let sift =
         SiftOptions { max_features: args.max_features, max_image_size: args.max_image_size, ..Default::default() };
-    let bars = Bars::new(!args.json);
     bars.start("features", files.len() as u64);
     let loaded = map_bounded(&files, cores(), |(path, name)| {
         let photo = load_photo(path, name.clone(), &sift);
@@ -126,15 +143,25 @@ pub fn run(args: MatchArgs) -> Result<ExitCode> {
         verify: VerifyOptions { guided: !args.no_guided, ..Default::default() },
         ..Default::default()
     };
-    let front = run_front_end(&photos, &features, given.as_ref(), &options, &bars);
-
+    let front = run_front_end(&photos, &features, given.as_ref(), &options, bars);
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let database = args.out_dir.join("database.db");
     let temp = temp_sibling(&database);
     write_front_end(&temp, &photos, &features, &front).with_context(|| format!("cannot write {}", temp.display()))?;
     std::fs::rename(&temp, &database)?;
     sync_parent(&database)?;
-    let report = MatchReport { summary: front.summary(&features), unreadable, database };
+    Ok(Matched { photos, features, unreadable, front, given, database })
+}
+
+/// Runs `heritage match`.
+pub fn run(args: MatchArgs) -> Result<ExitCode> {
+    let bars = Bars::new(!args.json);
+    let matched = match_folder(&args, &bars)?;
+    let report = MatchReport {
+        summary: matched.front.summary(&matched.features),
+        unreadable: matched.unreadable,
+        database: matched.database,
+    };
     let summary = &report.summary;
     if args.json {
         print_json(&report)?;

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod ingest;
 pub mod match_photos;
 pub mod publish;
+pub mod reconstruct;
 pub mod site;
 pub mod status;
 pub mod synth;
