@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Sparse reconstruction: `heritage reconstruct` against COLMAP's
+# `automatic_reconstructor --use_gpu 0 --single_camera 1 --dense 0` on the
+# same photos in the same run, both scored with ../shared/tools/sfm_eval.py
+# (fountain-P11 and Herz-Jesus-P8 against their ground-truth cameras, with
+# EXIF/default intrinsics and with K.txt; sceaux-castle: registration only).
+#
+# usage: bench/sparse.sh [SHARED_DIR]   (needs colmap, python3 with numpy, bc, /usr/bin/time)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=${1:-../shared}
+. bench/common.sh
+start_bench colmap python3 bc /usr/bin/time
+export QT_QPA_PLATFORM=offscreen
+data=$shared/datasets
+
+# colmap_k SET OUT: COLMAP with K.txt as a fixed SIMPLE_RADIAL camera (its
+# mapper hangs with PINHOLE), principal point not refined.
+colmap_k() {
+  local k; k=($(cat "$data/$1/K.txt"))
+  mkdir -p "$2/sparse"
+  colmap feature_extractor --database_path "$2/database.db" --image_path "$data/$1/images" --SiftExtraction.use_gpu 0 \
+    --ImageReader.single_camera 1 --ImageReader.camera_model SIMPLE_RADIAL --ImageReader.camera_params "${k[0]},${k[2]},${k[5]},0"
+  colmap exhaustive_matcher --database_path "$2/database.db" --SiftMatching.use_gpu 0
+  colmap mapper --database_path "$2/database.db" --image_path "$data/$1/images" --output_path "$2/sparse" \
+    --Mapper.ba_refine_focal_length 0 --Mapper.ba_refine_extra_params 0
+}
+
+runs=()
+for set in fountain-P11 Herz-Jesus-P8 sceaux-castle; do
+  measure "$set-ours" "$bin" reconstruct "$data/$set/images" "$WORK/$set-ours"
+  mkdir -p "$WORK/$set-colmap"
+  measure "$set-colmap" colmap automatic_reconstructor --workspace_path "$WORK/$set-colmap" --image_path "$data/$set/images" \
+    --use_gpu 0 --single_camera 1 --dense 0
+  runs+=("$set")
+  if [ "$set" != sceaux-castle ]; then
+    measure "$set+K-ours" "$bin" reconstruct "$data/$set/images" "$WORK/$set+K-ours" --intrinsics "$data/$set/K.txt"
+    export -f colmap_k; export data
+    measure "$set+K-colmap" bash -c "colmap_k $set $WORK/$set+K-colmap"
+    runs+=("$set+K")
+  fi
+done
+
+# score RUN-DIR SET: "registered rot_median pos_median" (the largest COLMAP model).
+score() {
+  local model=$1/sparse
+  if [ -d "$model/0" ]; then
+    model=$(ls -d "$model"/*/ | while read -r m; do echo "$(wc -c < "$m/images.bin") $m"; done | sort -n | tail -1 | cut -d' ' -f2)
+    colmap model_converter --input_path "$model" --output_path "$model" --output_type TXT > /dev/null
+  fi
+  python3 "$shared/tools/sfm_eval.py" "$model" "$data/$2/gt_dense_cameras" 2> /dev/null \
+    | awk '/^registered/ {r=$2} /^rot_median_deg/ {a=$2} /^pos_median:/ {p=$2} END {printf "%s %s %s", r, a, p}'
+}
+
+echo
+echo "Sparse reconstruction ($(nproc) cores, $(date -u +%F)); peer: COLMAP $(colmap -h 2>/dev/null | awk '/COLMAP/ {print $2; exit}') automatic_reconstructor (CPU)"
+printf '%-20s %9s %9s %6s %8s %8s %7s %7s %9s %9s %9s %9s\n' run "ours (s)" "peer (s)" ratio "ours MiB" "peer MiB" "ours reg" "peer reg" "ours deg" "peer deg" "ours m" "peer m"
+for run in "${runs[@]}"; do
+  set=${run%+K}
+  read -r ow orss <<< "$(median "$run-ours")"
+  read -r pw prss <<< "$(median "$run-colmap")"
+  if [ -d "$data/$set/gt_dense_cameras" ]; then
+    read -r oreg orot opos <<< "$(score "$WORK/$run-ours" "$set")"
+    read -r preg prot ppos <<< "$(score "$WORK/$run-colmap" "$set")"
+  else
+    oreg=$(awk '!/^#/ && NF {n++} END {print n/2}' "$WORK/$run-ours/sparse/images.txt")
+    model=$(ls -d "$WORK/$run-colmap"/sparse/*/ | head -1)
+    preg=$(colmap model_analyzer --path "$model" 2>&1 | awk '/Registered images/ {print $NF}')
+    orot=-; opos=-; prot=-; ppos=-
+  fi
+  printf '%-20s %9s %9s %6s %8s %8s %7s %7s %9s %9s %9s %9s\n' "$run" "$ow" "$pw" "$(echo "scale=3; $ow / $pw" | bc)" \
+    "$orss" "$prss" "$oreg" "$preg" "$orot" "$prot" "$opos" "$ppos"
+done
+echo "(deg, m: median rotation and camera-centre errors after a similarity alignment, sfm_eval.py;"
+echo " +K: the K.txt intrinsics, fixed; COLMAP then uses SIMPLE_RADIAL with them, not refined)"
