@@ -22,8 +22,9 @@ colmap_k() {
   colmap feature_extractor --database_path "$2/database.db" --image_path "$data/$1/images" --SiftExtraction.use_gpu 0 \
     --ImageReader.single_camera 1 --ImageReader.camera_model SIMPLE_RADIAL --ImageReader.camera_params "${k[0]},${k[2]},${k[5]},0"
   colmap exhaustive_matcher --database_path "$2/database.db" --SiftMatching.use_gpu 0
+  # A failure of COLMAP's mapper shows as an empty row, not the end of the bench.
   colmap mapper --database_path "$2/database.db" --image_path "$data/$1/images" --output_path "$2/sparse" \
-    --Mapper.ba_refine_focal_length 0 --Mapper.ba_refine_extra_params 0
+    --Mapper.ba_refine_focal_length 0 --Mapper.ba_refine_extra_params 0 || echo "COLMAP mapper failed" >&2
 }
 
 runs=()
@@ -44,6 +45,7 @@ done
 # score RUN-DIR SET: "registered rot_median pos_median" (the largest COLMAP model).
 score() {
   local model=$1/sparse
+  [ -e "$model/images.txt" ] || [ -d "$model/0" ] || { echo "0 - -"; return; }
   if [ -d "$model/0" ]; then
     model=$(ls -d "$model"/*/ | while read -r m; do echo "$(wc -c < "$m/images.bin") $m"; done | sort -n | tail -1 | cut -d' ' -f2)
     colmap model_converter --input_path "$model" --output_path "$model" --output_type TXT > /dev/null

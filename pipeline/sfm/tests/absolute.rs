@@ -1,17 +1,11 @@
 //! P3P and robust absolute pose on synthetic cameras and points.
 
+mod support;
+
 use heritage_sfm::absolute::{AbsolutePoseEstimator, Pose, p3p};
 use heritage_sfm::ransac::{RansacOptions, msac};
 use nalgebra::{Rotation3, Vector3};
-
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
-}
+use support::*;
 
 /// A random pose and `n` world points in front of it.
 fn setup(noise: &mut Noise, n: usize) -> (Pose, Vec<Vector3<f64>>) {

@@ -2,29 +2,11 @@
 //! ring around a cloud of points, RADIAL intrinsics, pixel noise and a few
 //! gross outliers.
 
+mod support;
+
 use heritage_sfm::bundle::{BaCamera, BaImage, BaOptions, Observation, Problem, adjust};
 use nalgebra::{Rotation3, Vector3};
-
-/// Deterministic pseudo-random numbers in [-1, 1).
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
-}
-
-/// A camera at `centre` looking at the origin (y down in the image).
-fn look_at_origin(centre: Vector3<f64>) -> (Rotation3<f64>, Vector3<f64>) {
-    let z = (-centre).normalize();
-    let x = z.cross(&Vector3::z()).normalize();
-    let y = z.cross(&x);
-    let r =
-        Rotation3::from_matrix_unchecked(nalgebra::Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]));
-    let t = -(r * centre);
-    (r, t)
-}
+use support::*;
 
 fn project(camera: &BaCamera, image: &BaImage, p: &Vector3<f64>) -> [f64; 2] {
     let c = image.rotation * p + image.translation;
@@ -65,12 +47,6 @@ fn scene(sigma: f64) -> Problem {
         }
     }
     Problem { cameras: vec![camera], images, points, observations }
-}
-
-/// Angle between two rotations in degrees (clamped against rounding).
-fn rotation_error_deg(a: &Rotation3<f64>, b: &Rotation3<f64>) -> f64 {
-    let trace = (a.inverse() * b).matrix().trace();
-    ((trace - 1.0) / 2.0).clamp(-1.0, 1.0).acos().to_degrees()
 }
 
 #[test]

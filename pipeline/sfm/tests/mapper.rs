@@ -2,30 +2,16 @@
 //! a cloud of points, keypoints with pixel noise, pairs verified by the
 //! front end's own verification.
 
+mod support;
+
 use heritage_sfm::bundle::BaCamera;
 use heritage_sfm::frontend::PairMatches;
 use heritage_sfm::intrinsics::{FocalSource, Intrinsics};
 use heritage_sfm::mapper::{MapperOptions, reconstruct};
 use heritage_sfm::similarity::umeyama;
 use heritage_sfm::verify::{VerifyOptions, verify_pair};
-use nalgebra::{Matrix3, Rotation3, Vector3};
-
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
-}
-
-fn look_at_origin(centre: Vector3<f64>) -> (Rotation3<f64>, Vector3<f64>) {
-    let z = (-centre).normalize();
-    let x = z.cross(&Vector3::z()).normalize();
-    let y = z.cross(&x);
-    let r = Rotation3::from_matrix_unchecked(Matrix3::from_rows(&[x.transpose(), y.transpose(), z.transpose()]));
-    (r, -(r * centre))
-}
+use nalgebra::{Rotation3, Vector3};
+use support::*;
 
 #[test]
 fn every_photo_registers_with_the_true_poses() {
