@@ -87,7 +87,7 @@ impl TwoViewGeometry {
     /// (second): whether they agree with this geometry to `max_error`
     /// pixels. Per-point terms are computed once, so each test is a few
     /// multiplications.
-    pub fn guide<'a>(&self, x1: &'a [Point], x2: &'a [Point], max_error: f64) -> Guide {
+    pub fn guide(&self, x1: &[Point], x2: &[Point], max_error: f64) -> Guide {
         let limit = max_error * max_error;
         let h = |x: &Point| Vector3::new(x[0], x[1], 1.0);
         if self.kind == PairKind::PlanarOrPanoramic {
