@@ -42,12 +42,13 @@ for set in fountain-P11 Herz-Jesus-P8 sceaux-castle; do
   fi
 done
 
-# score RUN-DIR SET: "registered rot_median pos_median" (the largest COLMAP model).
+# score SPARSE-DIR SET: "registered rot_median pos_median" of the largest
+# model in SPARSE-DIR/N (COLMAP binary models are converted to text first).
 score() {
-  local model=$1/sparse
-  [ -e "$model/images.txt" ] || [ -d "$model/0" ] || { echo "0 - -"; return; }
-  if [ -d "$model/0" ]; then
-    model=$(ls -d "$model"/*/ | while read -r m; do echo "$(wc -c < "$m/images.bin") $m"; done | sort -n | tail -1 | cut -d' ' -f2)
+  [ -d "$1/0" ] || { echo "0 - -"; return; }
+  local model
+  model=$(ls -d "$1"/*/ | while read -r m; do echo "$(cat "$m"/images.* | wc -c) $m"; done | sort -n | tail -1 | cut -d' ' -f2)
+  if [ -e "$model/images.bin" ]; then
     colmap model_converter --input_path "$model" --output_path "$model" --output_type TXT > /dev/null
   fi
   python3 "$shared/tools/sfm_eval.py" "$model" "$data/$2/gt_dense_cameras" 2> /dev/null \
@@ -62,10 +63,10 @@ for run in "${runs[@]}"; do
   read -r ow orss <<< "$(median "$run-ours")"
   read -r pw prss <<< "$(median "$run-colmap")"
   if [ -d "$data/$set/gt_dense_cameras" ]; then
-    read -r oreg orot opos <<< "$(score "$WORK/$run-ours" "$set")"
-    read -r preg prot ppos <<< "$(score "$WORK/$run-colmap" "$set")"
+    read -r oreg orot opos <<< "$(score "$WORK/$run-ours/model/sparse" "$set")"
+    read -r preg prot ppos <<< "$(score "$WORK/$run-colmap/sparse" "$set")"
   else
-    oreg=$(awk '!/^#/ && NF {n++} END {print n/2}' "$WORK/$run-ours/sparse/images.txt")
+    oreg=$(awk '!/^#/ && NF {n++} END {print n/2}' "$WORK/$run-ours/model/sparse/0/images.txt")
     model=$(ls -d "$WORK/$run-colmap"/sparse/*/ | head -1)
     preg=$(colmap model_analyzer --path "$model" 2>&1 | awk '/Registered images/ {print $NF}')
     orot=-; opos=-; prot=-; ppos=-

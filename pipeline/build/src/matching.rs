@@ -35,7 +35,7 @@ pub struct FeaturesStage {
 
 impl FeaturesStage {
     /// Bumped whenever the output for the same input changes.
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 }
 
 impl PhotoStage for FeaturesStage {

@@ -20,16 +20,37 @@ pub fn grey_plane(image: &RgbImage) -> Plane {
 }
 
 /// SIFT features of a display-oriented photo, found on a copy no longer
-/// than `options.max_image_size` and reported in the photo's own pixels.
+/// than `options.max_image_size` and reported in the photo's own pixels,
+/// with the photo's colour at each keypoint.
 pub fn photo_features(image: &RgbImage, options: &SiftOptions) -> Features {
     let long = image.width().max(image.height());
-    if long <= options.max_image_size {
-        return extract(&grey_plane(image), options);
+    let mut features = if long <= options.max_image_size {
+        extract(&grey_plane(image), options)
+    } else {
+        let reduced = heritage_imaging::resize::fit_within(image, options.max_image_size);
+        let fx = image.width() as f32 / reduced.width() as f32;
+        let fy = image.height() as f32 / reduced.height() as f32;
+        extract(&grey_plane(&reduced), options).rescaled(fx, fy)
+    };
+    features.colors = features.keypoints.iter().map(|k| color_at(image, k.x, k.y)).collect();
+    features
+}
+
+/// The mean colour of the 3x3 pixels around `(x, y)` (corner-origin
+/// pixel coordinates), clamped to the image.
+fn color_at(image: &RgbImage, x: f32, y: f32) -> [u8; 3] {
+    let (cx, cy) = (x.floor() as i64, y.floor() as i64);
+    let mut sum = [0u32; 3];
+    for dy in -1..=1 {
+        for dx in -1..=1 {
+            let px = (cx + dx).clamp(0, i64::from(image.width()) - 1) as u32;
+            let py = (cy + dy).clamp(0, i64::from(image.height()) - 1) as u32;
+            for (s, v) in sum.iter_mut().zip(image.get_pixel(px, py).0) {
+                *s += u32::from(v);
+            }
+        }
     }
-    let reduced = heritage_imaging::resize::fit_within(image, options.max_image_size);
-    let fx = image.width() as f32 / reduced.width() as f32;
-    let fy = image.height() as f32 / reduced.height() as f32;
-    extract(&grey_plane(&reduced), options).rescaled(fx, fy)
+    sum.map(|s| ((s + 4) / 9) as u8)
 }
 
 /// Why a photo could not be read for matching.
@@ -54,4 +75,25 @@ pub fn load_photo(path: &Path, name: String, options: &SiftOptions) -> Result<(P
     let exif = read_exif(&bytes).summary;
     let info = PhotoInfo { name, width: image.width(), height: image.height(), exif };
     Ok((info, photo_features(&image, options)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keypoint_colours_average_the_pixels_around_them() {
+        let mut image = RgbImage::from_pixel(10, 8, image::Rgb([0, 0, 0]));
+        for y in 2..5 {
+            for x in 3..6 {
+                image.put_pixel(x, y, image::Rgb([90, 180, 255]));
+            }
+        }
+        // Pixel (4, 3) has its centre at (4.5, 3.5): the whole 3x3 is coloured.
+        assert_eq!(color_at(&image, 4.5, 3.5), [90, 180, 255]);
+        // One column further right, a third of the window is black.
+        assert_eq!(color_at(&image, 5.5, 3.5), [60, 120, 170]);
+        // The corner is clamped, not out of bounds.
+        assert_eq!(color_at(&image, 0.0, 0.0), [0, 0, 0]);
+    }
 }

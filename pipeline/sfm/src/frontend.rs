@@ -76,15 +76,24 @@ pub fn group_cameras(photos: &[PhotoInfo], given: Option<&Intrinsics>) -> (Vec<C
     (cameras, camera_of)
 }
 
+/// The GPS fix (latitude, longitude in degrees, altitude in metres, 0 if
+/// unknown) of each photo that has one.
+pub fn gps_fixes(photos: &[PhotoInfo]) -> Vec<Option<(f64, f64, f64)>> {
+    photos
+        .iter()
+        .map(|p| {
+            let gps = p.exif.as_ref()?.gps.as_ref()?;
+            Some((gps.latitude, gps.longitude, gps.altitude.unwrap_or(0.0)))
+        })
+        .collect()
+}
+
 /// Positions in local metres (east, north, up) of the photos with GPS,
 /// about the first such photo.
 pub fn gps_positions(photos: &[PhotoInfo]) -> Vec<Option<[f64; 3]>> {
-    let fix = |p: &PhotoInfo| {
-        let gps = p.exif.as_ref()?.gps.as_ref()?;
-        Some((gps.latitude, gps.longitude, gps.altitude.unwrap_or(0.0)))
-    };
-    let Some(origin) = photos.iter().find_map(fix) else { return vec![None; photos.len()] };
-    photos.iter().map(|p| fix(p).map(|f| geodetic_to_enu(origin, f))).collect()
+    let fixes = gps_fixes(photos);
+    let Some(origin) = fixes.iter().find_map(|f| *f) else { return vec![None; photos.len()] };
+    fixes.iter().map(|f| f.map(|f| geodetic_to_enu(origin, f))).collect()
 }
 
 /// Settings of the whole front end.

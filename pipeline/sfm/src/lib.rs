@@ -2,11 +2,14 @@
 //! rotation and translation, camera axes x right, y down, z forward,
 //! `f64` geometry.
 //!
-//! This crate grows stage by stage; it now holds the camera priors (from
-//! EXIF or a `K.txt`), the two-view minimal solvers and robust estimation.
+//! From photos to a sparse model: camera priors (EXIF or `K.txt`), SIFT,
+//! pair selection and matching, two-view verification, the incremental
+//! mapper with bundle adjustment, orientation (GPS or levelling), the
+//! coverage report, and the model's files (COLMAP text, PLY, glTF, tour).
 
 pub mod absolute;
 pub mod bundle;
+pub mod coverage;
 pub mod database;
 pub mod estimators;
 pub mod features;
@@ -17,11 +20,14 @@ pub mod grid;
 pub mod intrinsics;
 pub mod mapper;
 pub mod matching;
+pub mod orient;
+pub mod output;
 pub mod pairs;
 pub mod pose;
 pub mod ransac;
 pub mod sift;
 pub mod similarity;
+pub mod sparse;
 pub mod tracks;
 pub mod twoview;
 pub mod verify;

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use heritage_archive::Progress;
 use nalgebra::{Rotation3, UnitQuaternion, Vector3};
 
 use crate::absolute::{AbsolutePoseEstimator, Pose, refine_pose};
@@ -81,7 +82,7 @@ fn normalise(camera: &BaCamera, x: &Point) -> [f64; 2] {
 }
 
 /// Reprojection error in pixels of `p` seen at `x` by `pose` and `camera`.
-fn reprojection_error(camera: &BaCamera, pose: &Pose, p: &Vector3<f64>, x: &Point) -> f64 {
+pub fn reprojection_error(camera: &BaCamera, pose: &Pose, p: &Vector3<f64>, x: &Point) -> f64 {
     let c = pose.0 * p + pose.1;
     if c.z <= 1e-9 {
         return f64::INFINITY;
@@ -100,6 +101,10 @@ struct State<'a> {
     tracks: Vec<Vec<Feature>>,
     /// Track of each (photo, feature).
     track_of: HashMap<Feature, usize>,
+    /// The tracks each photo is in.
+    photo_tracks: Vec<Vec<usize>>,
+    /// The first photo of the initial pair, which holds the frame.
+    first: usize,
     poses: Vec<Option<Pose>>,
     /// Point of each track, with the observations that fit it.
     points: Vec<Option<MapPoint>>,
@@ -179,27 +184,61 @@ impl State<'_> {
             .unzip();
         self.poses[photo] = Some(refine_pose(estimate.model, &inlier_points, &inlier_world));
         // Continue the tracks it extends, start the ones it makes possible.
-        for t in self.tracks_of_photo(photo) {
-            self.triangulate(t);
+        for k in 0..self.photo_tracks[photo].len() {
+            self.triangulate(self.photo_tracks[photo][k]);
         }
         true
     }
 
-    fn tracks_of_photo(&self, photo: usize) -> Vec<usize> {
-        (0..self.keypoints[photo].len())
-            .filter_map(|feature| self.track_of.get(&(photo as u32, feature as u32)).copied())
-            .collect()
+    /// Registered photos that share most points with `photo`, best first.
+    fn neighbours(&self, photo: usize, count: usize) -> Vec<usize> {
+        let mut shared: HashMap<usize, usize> = HashMap::new();
+        for &t in &self.photo_tracks[photo] {
+            for &(other, _) in self.points[t].iter().flat_map(|p| &p.observations) {
+                if other as usize != photo {
+                    *shared.entry(other as usize).or_default() += 1;
+                }
+            }
+        }
+        let mut ranked: Vec<(usize, usize)> = shared.into_iter().map(|(i, n)| (n, i)).collect();
+        ranked.sort_unstable_by(|a, b| b.cmp(a));
+        ranked.into_iter().take(count).map(|(_, i)| i).collect()
     }
 
-    /// Global bundle adjustment of everything registered, then drops the
+    /// Bundle adjustment. Global: every registered pose, every point and
+    /// (if asked) the intrinsics, with the first photo holding the frame.
+    /// Local: the poses of `variable` and the points they see, other
+    /// photos that see those points holding still. Then drops the
     /// observations that do not fit and the points left with fewer than two.
-    fn adjust(&mut self, fixed: usize) {
-        let registered: Vec<usize> = (0..self.poses.len()).filter(|&i| self.poses[i].is_some()).collect();
-        let index: HashMap<usize, usize> = registered.iter().enumerate().map(|(k, &i)| (i, k)).collect();
-        let point_ids: Vec<usize> = (0..self.points.len()).filter(|&t| self.points[t].is_some()).collect();
+    fn adjust(&mut self, variable: &[usize], global: bool) {
+        let point_ids: Vec<usize> = if global {
+            (0..self.points.len()).filter(|&t| self.points[t].is_some()).collect()
+        } else {
+            let mut ids: Vec<usize> = variable
+                .iter()
+                .flat_map(|&i| self.photo_tracks[i].iter().copied())
+                .filter(|&t| self.points[t].is_some())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let mut images: Vec<usize> = point_ids
+            .iter()
+            .flat_map(|&t| self.points[t].iter().flat_map(|p| p.observations.iter().map(|f| f.0 as usize)))
+            .chain(variable.iter().copied())
+            .collect();
+        images.sort_unstable();
+        images.dedup();
+        let index: HashMap<usize, usize> = images.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+        let mut fixed: Vec<usize> =
+            if global { vec![self.first] } else { images.iter().copied().filter(|i| !variable.contains(i)).collect() };
+        if fixed.is_empty() {
+            fixed.push(if images.contains(&self.first) { self.first } else { images[0] });
+        }
         let mut problem = Problem {
             cameras: self.cameras.clone(),
-            images: registered
+            images: images
                 .iter()
                 .map(|&i| {
                     let pose = self.poses[i].expect("registered");
@@ -215,14 +254,14 @@ impl State<'_> {
             }
         }
         let options = BaOptions {
-            fixed_images: vec![index[&fixed]],
-            refine_intrinsics: self.options.refine_intrinsics && registered.len() >= 4,
-            max_iterations: 30,
+            fixed_images: fixed.iter().map(|i| index[i]).collect(),
+            refine_intrinsics: global && self.options.refine_intrinsics && images.len() >= 4,
+            max_iterations: if global { 30 } else { 15 },
             ..Default::default()
         };
         adjust(&mut problem, &options);
         self.cameras = problem.cameras;
-        for (k, &i) in registered.iter().enumerate() {
+        for (k, &i) in images.iter().enumerate() {
             self.poses[i] = Some((problem.images[k].rotation, problem.images[k].translation));
         }
         for (k, &t) in point_ids.iter().enumerate() {
@@ -246,21 +285,69 @@ impl State<'_> {
             }
         }
     }
+
+    /// Observations of all points.
+    fn observation_count(&self) -> usize {
+        self.points.iter().flatten().map(|p| p.observations.len()).sum()
+    }
+
+    /// Tries again every track that has no point yet (after adjustment,
+    /// poses are better and some tracks now pass the checks), and
+    /// completes the points that have one: features of their track in
+    /// registered photos that do not see the point yet and now fit are added.
+    fn retriangulate(&mut self) {
+        for t in 0..self.tracks.len() {
+            let Some(point) = &self.points[t] else {
+                self.triangulate(t);
+                continue;
+            };
+            let missing: Vec<Feature> = self.tracks[t]
+                .iter()
+                .copied()
+                .filter(|f| point.observations.iter().all(|o| o.0 != f.0))
+                .filter(|&f| {
+                    self.poses[f.0 as usize].is_some_and(|pose| {
+                        reprojection_error(self.camera(f.0), &pose, &point.position, &self.pixel(f))
+                            <= self.options.max_error
+                    })
+                })
+                .collect();
+            self.points[t].as_mut().expect("checked above").observations.extend(missing);
+        }
+    }
 }
 
+/// Global adjustment runs when the model has grown by this factor since
+/// the last one (in between, adjustment is local), as in COLMAP.
+const GLOBAL_GROWTH: f64 = 1.1;
+/// Photos adjusted with a newly registered one in local adjustment.
+const LOCAL_NEIGHBOURS: usize = 6;
+/// Most rounds of adjustment and retriangulation at the end.
+const FINAL_REFINEMENTS: usize = 5;
+/// Fewest photos of a model worth keeping.
+const MIN_MODEL_PHOTOS: usize = 3;
+
 /// Reconstructs photos with `keypoints` (pixels), each taken by camera
-/// `camera_of[i]`, from the front end's verified pairs.
+/// `camera_of[i]`, from the front end's verified pairs: one model grown
+/// from the best initial pair; `None` if no pair can start one.
 pub fn reconstruct(
     cameras: &[BaCamera],
     camera_of: &[usize],
     keypoints: &[Vec<Point>],
     pairs: &[PairMatches],
     options: &MapperOptions,
+    progress: &dyn Progress,
 ) -> Option<Reconstruction> {
     let counts: Vec<usize> = keypoints.iter().map(Vec::len).collect();
     let tracks = build_tracks(&counts, pairs);
     let track_of: HashMap<Feature, usize> =
         tracks.iter().enumerate().flat_map(|(t, track)| track.iter().map(move |&f| (f, t))).collect();
+    let mut photo_tracks = vec![Vec::new(); keypoints.len()];
+    for (t, track) in tracks.iter().enumerate() {
+        for &(photo, _) in track {
+            photo_tracks[photo as usize].push(t);
+        }
+    }
     let mut state = State {
         cameras: cameras.to_vec(),
         camera_of,
@@ -268,6 +355,8 @@ pub fn reconstruct(
         points: vec![None; tracks.len()],
         tracks,
         track_of,
+        photo_tracks,
+        first: 0,
         poses: vec![None; keypoints.len()],
         options,
     };
@@ -277,7 +366,7 @@ pub fn reconstruct(
         .filter(|p| p.geometry.as_ref().is_some_and(|g| g.kind == PairKind::Calibrated && g.rotation.is_some()))
         .collect();
     candidates.sort_by_key(|p| std::cmp::Reverse(p.geometry.as_ref().map_or(0, |g| g.inliers.len())));
-    let first = candidates.into_iter().find_map(|pair| {
+    state.first = candidates.into_iter().find_map(|pair| {
         let g = pair.geometry.as_ref()?;
         let [w, x, y, z] = g.rotation?;
         let [tx, ty, tz] = g.translation?;
@@ -286,32 +375,26 @@ pub fn reconstruct(
         state.points = vec![None; state.tracks.len()];
         state.poses[pair.a] = Some((Rotation3::identity(), Vector3::zeros()));
         state.poses[pair.b] = Some((rotation, Vector3::new(tx, ty, tz)));
-        for t in state.tracks_of_photo(pair.a) {
-            state.triangulate(t);
+        for k in 0..state.photo_tracks[pair.a].len() {
+            state.triangulate(state.photo_tracks[pair.a][k]);
         }
-        let angles: Vec<f64> = state
-            .points
-            .iter()
-            .flatten()
-            .map(|p| {
-                triangulation_angle(&[Vector3::zeros(), -(rotation.inverse() * Vector3::new(tx, ty, tz))], &p.position)
-            })
-            .collect();
-        let mut sorted = angles.clone();
-        sorted.sort_by(f64::total_cmp);
-        let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+        let centres = [Vector3::zeros(), -(rotation.inverse() * Vector3::new(tx, ty, tz))];
+        let mut angles: Vec<f64> =
+            state.points.iter().flatten().map(|p| triangulation_angle(&centres, &p.position)).collect();
+        angles.sort_by(f64::total_cmp);
+        let median = angles.get(angles.len() / 2).copied().unwrap_or(0.0);
         (angles.len() >= options.init_min_points && median >= options.init_min_angle).then_some(pair.a)
     })?;
-    state.adjust(first);
+    state.adjust(&[], true);
+    progress.advance(2);
+    let mut registered = 2;
+    let mut at_last_global = registered;
     let mut failed = vec![false; keypoints.len()];
     loop {
         // The unregistered photo that sees most reconstructed points.
         let next = (0..keypoints.len())
             .filter(|&i| state.poses[i].is_none() && !failed[i])
-            .map(|i| {
-                let seen = state.tracks_of_photo(i).into_iter().filter(|&t| state.points[t].is_some()).count();
-                (seen, i)
-            })
+            .map(|i| (state.photo_tracks[i].iter().filter(|&&t| state.points[t].is_some()).count(), i))
             .filter(|&(seen, _)| seen >= options.min_pose_inliers)
             .max();
         let Some((_, photo)) = next else { break };
@@ -320,11 +403,65 @@ pub fn reconstruct(
             failed[photo] = true;
             continue;
         }
-        state.adjust(first);
+        registered += 1;
+        progress.advance(1);
+        if registered <= 10 || registered as f64 >= GLOBAL_GROWTH * at_last_global as f64 {
+            state.adjust(&[], true);
+            state.retriangulate();
+            at_last_global = registered;
+        } else {
+            let mut variable = state.neighbours(photo, LOCAL_NEIGHBOURS);
+            variable.push(photo);
+            state.adjust(&variable, false);
+        }
+        // A photo that failed may succeed now that the model has grown.
+        failed.fill(false);
     }
+    // Final refinement, as COLMAP's: adjust and retriangulate until the
+    // observations stop changing.
+    for _ in 0..FINAL_REFINEMENTS {
+        let before = state.observation_count();
+        state.adjust(&[], true);
+        state.retriangulate();
+        let after = state.observation_count();
+        if before.abs_diff(after) * 1000 <= before {
+            break;
+        }
+    }
+    state.adjust(&[], true);
     Some(Reconstruction {
         cameras: state.cameras,
         poses: state.poses,
         points: state.points.into_iter().flatten().collect(),
     })
+}
+
+/// Reconstructs every model the photos allow: the largest first, then
+/// again from the photos left out, until no pair can start a model. A
+/// photo set that falls apart into groups gives one model per group
+/// (models of fewer than three photos are dropped).
+pub fn reconstruct_all(
+    cameras: &[BaCamera],
+    camera_of: &[usize],
+    keypoints: &[Vec<Point>],
+    pairs: &[PairMatches],
+    options: &MapperOptions,
+    progress: &dyn Progress,
+) -> Vec<Reconstruction> {
+    progress.start("mapping", keypoints.len() as u64);
+    let mut taken = vec![false; keypoints.len()];
+    let mut models = Vec::new();
+    loop {
+        let remaining: Vec<PairMatches> = pairs.iter().filter(|p| !taken[p.a] && !taken[p.b]).cloned().collect();
+        let Some(model) = reconstruct(cameras, camera_of, keypoints, &remaining, options, progress) else { break };
+        let photos: Vec<usize> = (0..keypoints.len()).filter(|&i| model.poses[i].is_some()).collect();
+        for &i in &photos {
+            taken[i] = true;
+        }
+        if photos.len() >= MIN_MODEL_PHOTOS {
+            models.push(model);
+        }
+    }
+    progress.finish();
+    models
 }

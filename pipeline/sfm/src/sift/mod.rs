@@ -62,13 +62,17 @@ pub struct Keypoint {
     pub response: f32,
 }
 
-/// Keypoints and their descriptors (`DESCRIPTOR_LEN` bytes each, in order).
+/// Keypoints, their descriptors (`DESCRIPTOR_LEN` bytes each, in order)
+/// and the photo's colour under each (for coloured point clouds).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Features {
     /// The keypoints.
     pub keypoints: Vec<Keypoint>,
     /// Descriptors, `keypoints.len() * DESCRIPTOR_LEN` bytes.
     pub descriptors: Vec<u8>,
+    /// sRGB colour of the photo at each keypoint; empty when the features
+    /// were found on a grey image alone.
+    pub colors: Vec<[u8; 3]>,
 }
 
 impl Features {
@@ -171,7 +175,7 @@ pub fn extract(image: &Plane, options: &SiftOptions) -> Features {
             (keypoint, descriptor)
         })
         .collect();
-    let mut features = Features { keypoints: Vec::with_capacity(described.len()), descriptors: Vec::new() };
+    let mut features = Features { keypoints: Vec::with_capacity(described.len()), ..Features::default() };
     features.descriptors.reserve(described.len() * DESCRIPTOR_LEN);
     for (keypoint, descriptor) in described {
         features.keypoints.push(keypoint);
@@ -181,7 +185,7 @@ pub fn extract(image: &Plane, options: &SiftOptions) -> Features {
 }
 
 /// First bytes of a features file.
-const MAGIC: &[u8; 8] = b"HSIFT001";
+const MAGIC: &[u8; 8] = b"HSIFT002";
 
 /// Why a features file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -190,9 +194,10 @@ pub struct FeaturesFileError;
 
 impl Features {
     /// The features of a `width` x `height` photo as a file: magic, size,
-    /// count, keypoints (5 little-endian `f32` each), descriptors.
+    /// count, keypoints (5 little-endian `f32` each), descriptors, colours
+    /// (3 bytes each, or none).
     pub fn to_bytes(&self, width: u32, height: u32) -> Vec<u8> {
-        let mut out = Vec::with_capacity(20 + self.len() * (20 + DESCRIPTOR_LEN));
+        let mut out = Vec::with_capacity(20 + self.len() * (23 + DESCRIPTOR_LEN));
         out.extend_from_slice(MAGIC);
         for v in [width, height, self.len() as u32] {
             out.extend_from_slice(&v.to_le_bytes());
@@ -203,6 +208,7 @@ impl Features {
             }
         }
         out.extend_from_slice(&self.descriptors);
+        out.extend(self.colors.iter().flatten());
         out
     }
 
@@ -218,7 +224,8 @@ impl Features {
         let (width, height, count) =
             (u32::from_le_bytes(word(8)?), u32::from_le_bytes(word(12)?), u32::from_le_bytes(word(16)?) as usize);
         let descriptors_at = 20 + count * 20;
-        if bytes.len() != descriptors_at + count * DESCRIPTOR_LEN {
+        let colors_at = descriptors_at + count * DESCRIPTOR_LEN;
+        if bytes.len() != colors_at && bytes.len() != colors_at + count * 3 {
             return Err(FeaturesFileError);
         }
         let value = |i: usize| f32::from_le_bytes(bytes[i..i + 4].try_into().expect("four bytes"));
@@ -234,7 +241,8 @@ impl Features {
                 }
             })
             .collect();
-        Ok((Features { keypoints, descriptors: bytes[descriptors_at..].to_vec() }, width, height))
+        let colors = bytes[colors_at..].chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+        Ok((Features { keypoints, descriptors: bytes[descriptors_at..colors_at].to_vec(), colors }, width, height))
     }
 }
 
@@ -245,12 +253,19 @@ mod tests {
     #[test]
     fn features_files_round_trip_and_damage_is_caught() {
         let keypoint = Keypoint { x: 1.5, y: 2.5, scale: 3.0, orientation: -1.0, response: 0.01 };
-        let features =
-            Features { keypoints: vec![keypoint; 3], descriptors: (0..3 * DESCRIPTOR_LEN).map(|i| i as u8).collect() };
-        let bytes = features.to_bytes(640, 480);
-        let (back, w, h) = Features::from_bytes(&bytes).unwrap();
-        assert_eq!((back, w, h), (features, 640, 480));
-        assert!(Features::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        let mut features = Features {
+            keypoints: vec![keypoint; 3],
+            descriptors: (0..3 * DESCRIPTOR_LEN).map(|i| i as u8).collect(),
+            colors: Vec::new(),
+        };
+        for colors in [vec![], vec![[1, 2, 3], [4, 5, 6], [7, 8, 9]]] {
+            features.colors = colors;
+            let bytes = features.to_bytes(640, 480);
+            let (back, w, h) = Features::from_bytes(&bytes).unwrap();
+            assert_eq!((&back, w, h), (&features, 640, 480));
+            assert!(Features::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        }
         assert!(Features::from_bytes(b"HSIFT002").is_err());
+        assert!(Features::from_bytes(b"HSIFT001\0\0\0\0\0\0\0\0\0\0\0\0").is_err());
     }
 }

@@ -1,0 +1,388 @@
+//! The coverage report a volunteer reads after a reconstruction: which
+//! photos joined a model and why the others did not, how well the model
+//! fits, and where it is seen by too few photos to be trusted, so they
+//! know what to reshoot while they can still go back.
+
+use std::collections::HashMap;
+
+use nalgebra::Vector3;
+use serde::Serialize;
+
+use crate::frontend::PairMatches;
+use crate::mapper::{Reconstruction, reprojection_error};
+use crate::twoview::Point;
+
+/// Fewest photos that must see a point for it to count as well covered.
+pub const WELL_SEEN: usize = 3;
+/// Most weak areas reported.
+const MAX_WEAK_AREAS: usize = 5;
+/// Fewest points of a cell of the model for it to be judged.
+const MIN_CELL_POINTS: usize = 20;
+
+/// Why a photo did not join any model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NotRegistered {
+    /// No other photo shares enough verified matches with it.
+    TooFewMatches {
+        /// Most verified inliers it shares with any photo.
+        best_inliers: usize,
+    },
+    /// It matches only photos that are not in a model either.
+    MatchesOnlyUnregistered {
+        /// The photos it matches.
+        partners: Vec<String>,
+    },
+    /// It matches registered photos, but no pose fits its matches.
+    DegenerateGeometry,
+}
+
+impl NotRegistered {
+    /// What to do about it, in Vietnamese then English.
+    pub fn advice(&self) -> [String; 2] {
+        match self {
+            NotRegistered::TooFewMatches { best_inliers } => [
+                format!(
+                    "quá ít điểm khớp với ảnh khác (nhiều nhất {best_inliers}): chụp lại với phần chồng lên ảnh bên cạnh khoảng 60 %, tránh nhòe và ngược sáng"
+                ),
+                format!(
+                    "too few matches with any other photo (best {best_inliers}): reshoot with about 60 % overlap with its neighbours, avoiding blur and backlight"
+                ),
+            ],
+            NotRegistered::MatchesOnlyUnregistered { partners } => [
+                format!(
+                    "chỉ khớp với các ảnh cũng không vào mô hình ({}): thêm ảnh nối nhóm này với phần còn lại",
+                    partners.join(", ")
+                ),
+                format!(
+                    "matches only photos that are not in a model either ({}): add photos that link this group to the rest",
+                    partners.join(", ")
+                ),
+            ],
+            NotRegistered::DegenerateGeometry => [
+                "khớp với ảnh đã dựng nhưng không xác định được vị trí máy ảnh: chụp lại từ chỗ lệch sang bên, đừng chỉ xoay máy tại chỗ".into(),
+                "matches registered photos but no camera pose fits: reshoot from a position moved sideways, not just turned on the spot".into(),
+            ],
+        }
+    }
+}
+
+/// One photo in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhotoCoverage {
+    /// Name of the photo.
+    pub name: String,
+    /// Index of the model it joined.
+    pub model: Option<usize>,
+    /// Points of the model it sees.
+    pub points: usize,
+    /// Mean reprojection error of those observations (pixels).
+    pub mean_error: Option<f64>,
+    /// Why it joined no model.
+    #[serde(flatten)]
+    pub not_registered: Option<NotRegistered>,
+}
+
+/// One model in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelCoverage {
+    /// Registered photos.
+    pub photos: usize,
+    /// Points.
+    pub points: usize,
+    /// Mean reprojection error over all observations (pixels).
+    pub mean_error: f64,
+    /// Mean number of photos that see a point.
+    pub mean_track_length: f64,
+    /// Points seen by 2, 3, 4, 5 and 6 or more photos.
+    pub track_lengths: [usize; 5],
+    /// Share of points seen by fewer than three photos.
+    pub weak_share: f64,
+}
+
+/// A part of the largest model seen by too few photos.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeakArea {
+    /// Centre of the area in the model frame.
+    pub centre: [f64; 3],
+    /// Compass direction from the model's centre, when the model is in
+    /// east-north-up metres.
+    pub direction: Option<&'static str>,
+    /// Points in the area.
+    pub points: usize,
+    /// Share of them seen by fewer than three photos.
+    pub weak_share: f64,
+    /// The registered photos taken nearest to it.
+    pub nearest_photos: Vec<String>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    /// Photos in the set.
+    pub photos_total: usize,
+    /// Photos in some model.
+    pub registered: usize,
+    /// The models, largest first.
+    pub models: Vec<ModelCoverage>,
+    /// Every photo.
+    pub photos: Vec<PhotoCoverage>,
+    /// Weak parts of the largest model, worst first.
+    pub weak_areas: Vec<WeakArea>,
+}
+
+/// Why photo `i`, in no model, did not register.
+fn reason(i: usize, names: &[String], model_of: &[Option<usize>], pairs: &[PairMatches]) -> NotRegistered {
+    let verified: Vec<(usize, usize)> = pairs
+        .iter()
+        .filter_map(|p| {
+            let g = p.geometry.as_ref()?;
+            let other = if p.a == i {
+                p.b
+            } else if p.b == i {
+                p.a
+            } else {
+                return None;
+            };
+            Some((other, g.inliers.len()))
+        })
+        .collect();
+    if verified.is_empty() {
+        let best_inliers = pairs
+            .iter()
+            .filter(|p| p.a == i || p.b == i)
+            .map(|p| p.geometry.as_ref().map_or(0, |g| g.inliers.len()))
+            .max()
+            .unwrap_or(0);
+        return NotRegistered::TooFewMatches { best_inliers };
+    }
+    if verified.iter().all(|&(other, _)| model_of[other].is_none()) {
+        let partners = verified.iter().map(|&(other, _)| names[other].clone()).collect();
+        return NotRegistered::MatchesOnlyUnregistered { partners };
+    }
+    NotRegistered::DegenerateGeometry
+}
+
+/// Compass name of the horizontal direction `(east, north)`.
+fn compass(east: f64, north: f64) -> &'static str {
+    const NAMES: [&str; 8] = ["east", "north-east", "north", "north-west", "west", "south-west", "south", "south-east"];
+    let sector = (north.atan2(east).to_degrees() / 45.0).round().rem_euclid(8.0) as usize;
+    NAMES[sector % 8]
+}
+
+/// Cells of the model's ground plan where most points are weakly seen.
+fn weak_areas(model: &Reconstruction, names: &[String], east_north_up: bool) -> Vec<WeakArea> {
+    if model.points.is_empty() {
+        return Vec::new();
+    }
+    let mut xs: Vec<f64> = model.points.iter().map(|p| p.position.x).collect();
+    let mut ys: Vec<f64> = model.points.iter().map(|p| p.position.y).collect();
+    xs.sort_by(f64::total_cmp);
+    ys.sort_by(f64::total_cmp);
+    let quantile = |v: &[f64], q: f64| v[((v.len() - 1) as f64 * q) as usize];
+    let (mx, my) = (quantile(&xs, 0.5), quantile(&ys, 0.5));
+    let extent = (quantile(&xs, 0.95) - quantile(&xs, 0.05)).max(quantile(&ys, 0.95) - quantile(&ys, 0.05));
+    let cell = (extent / 6.0).max(1e-9);
+    let mut cells: HashMap<(i64, i64), (usize, usize, Vector3<f64>)> = HashMap::new();
+    for p in &model.points {
+        let key = (((p.position.x - mx) / cell).floor() as i64, ((p.position.y - my) / cell).floor() as i64);
+        let entry = cells.entry(key).or_insert((0, 0, Vector3::zeros()));
+        entry.0 += 1;
+        entry.1 += usize::from(p.observations.len() < WELL_SEEN);
+        entry.2 += p.position;
+    }
+    let centres: Vec<(usize, Vector3<f64>)> =
+        (0..model.poses.len()).filter_map(|i| model.centre(i).map(|c| (i, c))).collect();
+    let mut areas: Vec<(usize, WeakArea)> = cells
+        .into_values()
+        .filter(|&(n, weak, _)| n >= MIN_CELL_POINTS && weak * 2 > n)
+        .map(|(n, weak, sum)| {
+            let centre = sum / n as f64;
+            let mut nearest = centres.clone();
+            nearest.sort_by(|a, b| (a.1 - centre).norm().total_cmp(&(b.1 - centre).norm()));
+            let area = WeakArea {
+                centre: [centre.x, centre.y, centre.z],
+                direction: east_north_up.then(|| compass(centre.x - mx, centre.y - my)),
+                points: n,
+                weak_share: weak as f64 / n as f64,
+                nearest_photos: nearest.iter().take(3).map(|&(i, _)| names[i].clone()).collect(),
+            };
+            (weak, area)
+        })
+        .collect();
+    areas.sort_by_key(|a| std::cmp::Reverse(a.0));
+    areas.into_iter().take(MAX_WEAK_AREAS).map(|(_, area)| area).collect()
+}
+
+/// The report for photos `names` (with their `keypoints`), the verified
+/// `pairs` and the `models` found (largest first). `east_north_up` says
+/// whether the first model is in geographic metres (for compass
+/// directions).
+pub fn coverage(
+    names: &[String],
+    keypoints: &[Vec<Point>],
+    camera_of: &[usize],
+    pairs: &[PairMatches],
+    models: &[Reconstruction],
+    east_north_up: bool,
+) -> Coverage {
+    let mut model_of = vec![None; names.len()];
+    for (m, model) in models.iter().enumerate() {
+        for (i, pose) in model.poses.iter().enumerate() {
+            if pose.is_some() {
+                model_of[i] = Some(m);
+            }
+        }
+    }
+    // Error sums and counts per photo, and per model.
+    let mut per_photo = vec![(0.0, 0usize); names.len()];
+    let mut summaries = Vec::new();
+    for model in models {
+        let mut lengths = [0usize; 5];
+        let (mut sum, mut count) = (0.0, 0usize);
+        for point in &model.points {
+            lengths[point.observations.len().clamp(2, 6) - 2] += 1;
+            for &(photo, feature) in &point.observations {
+                let i = photo as usize;
+                let pose = model.poses[i].as_ref().expect("observations are of registered photos");
+                let camera = &model.cameras[camera_of[i]];
+                let error = reprojection_error(camera, pose, &point.position, &keypoints[i][feature as usize]);
+                per_photo[i].0 += error;
+                per_photo[i].1 += 1;
+                sum += error;
+                count += 1;
+            }
+        }
+        let points = model.points.len();
+        summaries.push(ModelCoverage {
+            photos: model.poses.iter().flatten().count(),
+            points,
+            mean_error: sum / count.max(1) as f64,
+            mean_track_length: count as f64 / points.max(1) as f64,
+            track_lengths: lengths,
+            weak_share: lengths[0] as f64 / points.max(1) as f64,
+        });
+    }
+    let photos = (0..names.len())
+        .map(|i| PhotoCoverage {
+            name: names[i].clone(),
+            model: model_of[i],
+            points: per_photo[i].1,
+            mean_error: (per_photo[i].1 > 0).then(|| per_photo[i].0 / per_photo[i].1 as f64),
+            not_registered: model_of[i].is_none().then(|| reason(i, names, &model_of, pairs)),
+        })
+        .collect();
+    Coverage {
+        photos_total: names.len(),
+        registered: model_of.iter().flatten().count(),
+        models: summaries,
+        photos,
+        weak_areas: models.first().map(|m| weak_areas(m, names, east_north_up)).unwrap_or_default(),
+    }
+}
+
+impl Coverage {
+    /// The report as text for people, Vietnamese lines first, each
+    /// followed by its English.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(s, "Đã dựng {} / {} ảnh, {} mô hình.", self.registered, self.photos_total, self.models.len());
+        let _ = writeln!(
+            s,
+            "Registered {} of {} photos in {} model(s).",
+            self.registered,
+            self.photos_total,
+            self.models.len()
+        );
+        for (m, model) in self.models.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "\nMô hình / model {m}: {} ảnh / photos, {} điểm / points, sai số chiếu lại / reprojection error {:.2} px, mỗi điểm thấy trong / photos per point {:.1}; {:.0} % điểm chỉ thấy trong 2 ảnh / of points seen by only 2 photos",
+                model.photos,
+                model.points,
+                model.mean_error,
+                model.mean_track_length,
+                100.0 * model.weak_share
+            );
+        }
+        let missing: Vec<&PhotoCoverage> = self.photos.iter().filter(|p| p.model.is_none()).collect();
+        if !missing.is_empty() {
+            let _ = writeln!(s, "\nẢnh không dựng được / photos not registered:");
+            for photo in missing {
+                let [vi, en] = photo.not_registered.as_ref().expect("set for photos in no model").advice();
+                let _ = writeln!(s, "  {}\n    {vi}\n    {en}", photo.name);
+            }
+        }
+        if self.models.len() > 1 {
+            let _ = writeln!(
+                s,
+                "\nẢnh tách thành {} nhóm không nối với nhau: chụp thêm ảnh ở chỗ chuyển giữa các nhóm.\nThe photos fall into {} groups that do not connect: add photos where one group meets the next.",
+                self.models.len(),
+                self.models.len()
+            );
+        }
+        if !self.weak_areas.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nVùng ít ảnh (dưới {WELL_SEEN} ảnh thấy mỗi điểm) / areas seen by fewer than {WELL_SEEN} photos:"
+            );
+            for area in &self.weak_areas {
+                let [x, y, z] = area.centre;
+                let side = area.direction.map(|d| format!(", {d} side")).unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "  ({x:.1}, {y:.1}, {z:.1}){side}: {:.0} % của {} điểm / of {} points; chụp thêm gần / add photos near {}",
+                    100.0 * area.weak_share,
+                    area.points,
+                    area.points,
+                    area.nearest_photos.join(", ")
+                );
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::{PairKind, TwoViewGeometry};
+
+    fn pair(a: usize, b: usize, inliers: Option<usize>) -> PairMatches {
+        let geometry = inliers.map(|n| TwoViewGeometry {
+            kind: PairKind::Calibrated,
+            inliers: vec![(0, 0); n],
+            f: [[0.0; 3]; 3],
+            e: None,
+            h: [[0.0; 3]; 3],
+            rotation: None,
+            translation: None,
+        });
+        PairMatches { a, b, matches: Vec::new(), geometry }
+    }
+
+    #[test]
+    fn each_unregistered_photo_gets_its_reason() {
+        let names: Vec<String> = (0..5).map(|i| format!("p{i}.jpg")).collect();
+        // 0 and 1 are registered; 2 matches 0; 3 matches only 4; 4 matches only 3.
+        let model_of = [Some(0), Some(0), None, None, None];
+        let pairs = [pair(0, 1, Some(500)), pair(0, 2, Some(40)), pair(3, 4, Some(30)), pair(1, 3, None)];
+        assert_eq!(reason(2, &names, &model_of, &pairs), NotRegistered::DegenerateGeometry);
+        assert_eq!(
+            reason(3, &names, &model_of, &pairs),
+            NotRegistered::MatchesOnlyUnregistered { partners: vec!["p4.jpg".into()] }
+        );
+        let lonely = [pair(0, 1, Some(500)), pair(1, 3, None)];
+        assert_eq!(reason(3, &names, &model_of, &lonely), NotRegistered::TooFewMatches { best_inliers: 0 });
+        assert!(NotRegistered::DegenerateGeometry.advice()[0].contains("chụp lại"));
+    }
+
+    #[test]
+    fn compass_names_follow_east_north_up() {
+        assert_eq!(compass(1.0, 0.0), "east");
+        assert_eq!(compass(0.0, 1.0), "north");
+        assert_eq!(compass(-1.0, -1.0), "south-west");
+        assert_eq!(compass(0.2, -1.0), "south");
+    }
+}

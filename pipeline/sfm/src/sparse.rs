@@ -1,0 +1,49 @@
+//! The back half of structure from motion in one call: the front end's
+//! result goes in; models (oriented), their frames and the coverage
+//! report come out.
+
+use heritage_archive::Progress;
+
+use crate::bundle::BaCamera;
+use crate::coverage::{Coverage, coverage};
+use crate::frontend::{FrontEnd, PhotoInfo, gps_fixes, points};
+use crate::mapper::{MapperOptions, Reconstruction, reconstruct_all};
+use crate::orient::{Frame, orient};
+use crate::sift::Features;
+
+/// What a sparse reconstruction found.
+#[derive(Debug, Clone)]
+pub struct Sparse {
+    /// The models, largest first, each in its frame.
+    pub models: Vec<Reconstruction>,
+    /// The frame of each model.
+    pub frames: Vec<Frame>,
+    /// What was registered, how well, and what to reshoot.
+    pub coverage: Coverage,
+}
+
+/// Maps `photos` (with their `features`) from the front end's result;
+/// `fixed_intrinsics` keeps the cameras as given (from a `K.txt`).
+pub fn sparse(
+    photos: &[PhotoInfo],
+    features: &[Features],
+    front: &FrontEnd,
+    fixed_intrinsics: bool,
+    progress: &dyn Progress,
+) -> Sparse {
+    let cameras: Vec<BaCamera> = front
+        .cameras
+        .iter()
+        .map(|c| BaCamera { focal: c.intrinsics.focal, cx: c.intrinsics.cx, cy: c.intrinsics.cy, k1: 0.0, k2: 0.0 })
+        .collect();
+    let keypoints: Vec<_> = features.iter().map(points).collect();
+    let options = MapperOptions { refine_intrinsics: !fixed_intrinsics, ..Default::default() };
+    let mut found = reconstruct_all(&cameras, &front.camera_of, &keypoints, &front.pairs, &options, progress);
+    found.sort_by_key(|m| std::cmp::Reverse(m.poses.iter().flatten().count()));
+    let fixes = gps_fixes(photos);
+    let (models, frames): (Vec<Reconstruction>, Vec<Frame>) = found.iter().map(|m| orient(m, &fixes)).unzip();
+    let names: Vec<String> = photos.iter().map(|p| p.name.clone()).collect();
+    let east_north_up = matches!(frames.first(), Some(Frame::EastNorthUp { .. }));
+    let coverage = coverage(&names, &keypoints, &front.camera_of, &front.pairs, &models, east_north_up);
+    Sparse { models, frames, coverage }
+}
