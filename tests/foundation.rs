@@ -240,7 +240,7 @@ fn build_makes_upright_thumbnails_once() {
     heritage_ok(&archive, &["ingest", folder.to_str().unwrap(), "--site", "nha-tong-than"]);
 
     let dry = heritage_ok(&archive, &["build", "--dry-run"]);
-    assert!(dry.contains("Would run 25 of 25 jobs"), "{dry}");
+    assert!(dry.contains("Would run 26 of 26 jobs"), "{dry}");
     assert!(dry.contains("tiles: nha-tong-than/"), "{dry}");
     assert!(!archive.join("build/thumbnails").exists());
 
@@ -260,8 +260,14 @@ fn build_makes_upright_thumbnails_once() {
         serde_json::from_slice(&std::fs::read(matches[0].join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["photos"], 8);
     assert_eq!(summary["pairs_matched"], 28, "8 photos: every pair");
+    assert_eq!(first["stages"][4]["stage"], "sparse");
+    assert_eq!(first["stages"][4]["built"], 1, "one sparse entry for the site");
+    let sparse: Vec<_> = std::fs::read_dir(archive.join("build/sparse")).unwrap().map(|e| e.unwrap().path()).collect();
+    let coverage: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sparse[0].join("coverage.json")).unwrap()).unwrap();
+    assert_eq!(coverage["photos_total"], 8, "every photo is in the coverage report");
     let second = heritage_ok(&archive, &["build"]);
-    assert!(second.contains("Nothing to do: all 25 jobs are up to date."), "{second}");
+    assert!(second.contains("Nothing to do: all 26 jobs are up to date."), "{second}");
     for entry in std::fs::read_dir(archive.join("build/tiles")).unwrap() {
         let dzi = std::fs::read_to_string(entry.unwrap().path().join("image.dzi")).unwrap();
         assert!(dzi.contains("Width=\"800\" Height=\"600\""), "upright pyramid: {dzi}");

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub use dag::{Job, PhotoStage, Stage, StageReport};
 pub use inputs::PhotoInput;
-pub use matching::{FeaturesStage, MatchesStage};
+pub use matching::{FeaturesStage, MatchesStage, SparseStage};
 pub use thumbnails::Thumbnails;
 pub use tiles::Tiles;
 
@@ -64,26 +64,29 @@ pub struct Pipeline {
     tiles: Tiles,
     features: FeaturesStage,
     matches: MatchesStage,
+    sparse: SparseStage,
 }
 
 impl Pipeline {
     /// The stages with their default settings, over the archive's cache.
     pub fn new(archive: &Archive) -> Pipeline {
+        let matches = MatchesStage {
+            features: FeaturesStage::default(),
+            options: Default::default(),
+            cache: BuildCache::new(archive.build_dir()),
+        };
         Pipeline {
             thumbnails: Thumbnails::default(),
             tiles: Tiles::default(),
             features: FeaturesStage::default(),
-            matches: MatchesStage {
-                features: FeaturesStage::default(),
-                options: Default::default(),
-                cache: BuildCache::new(archive.build_dir()),
-            },
+            sparse: SparseStage { matches: matches.clone() },
+            matches,
         }
     }
 
     /// Every stage.
     pub fn stages(&self) -> Vec<&dyn Stage> {
-        vec![&self.thumbnails, &self.tiles, &self.features, &self.matches]
+        vec![&self.thumbnails, &self.tiles, &self.features, &self.matches, &self.sparse]
     }
 }
 

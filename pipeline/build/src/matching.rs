@@ -1,7 +1,9 @@
-//! The photogrammetry front end as build stages: `features` (SIFT per
-//! photo, `features.bin`) and `matches` (one entry per site: pairs,
-//! matching, verification, written as COLMAP's `database.db` with a
-//! `summary.json`).
+//! Photogrammetry as build stages: `features` (SIFT per photo,
+//! `features.bin`), `matches` (one entry per site: pairs, matching,
+//! verification, written as COLMAP's `database.db` with a
+//! `summary.json`) and `sparse` (one entry per site: the oriented models,
+//! `model.glb`, `tour.json` and the coverage report, read from the
+//! matches stage's database).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,10 +12,12 @@ use anyhow::{Context, Result};
 use heritage_archive::NoProgress;
 use heritage_archive::cache::{BuildCache, CacheKey, KeyBuilder};
 use heritage_imaging::read_exif;
-use heritage_sfm::database::write_front_end;
+use heritage_sfm::database::{read_front_end, write_front_end};
 use heritage_sfm::features::photo_features;
 use heritage_sfm::frontend::{FrontEndOptions, PhotoInfo, run_front_end};
+use heritage_sfm::output::{Inputs, write_model_files};
 use heritage_sfm::sift::{Features, SiftOptions};
+use heritage_sfm::sparse::sparse;
 use image::RgbImage;
 
 use crate::dag::{Job, PhotoStage, Stage};
@@ -58,6 +62,7 @@ impl PhotoStage for FeaturesStage {
 }
 
 /// The matches stage: reads the features stage's entries.
+#[derive(Clone)]
 pub struct MatchesStage {
     /// The features stage, for the keys of its entries.
     pub features: FeaturesStage,
@@ -71,8 +76,9 @@ impl MatchesStage {
     /// Bumped whenever the output for the same input changes.
     const VERSION: u32 = 1;
 
-    /// Matches the photos of one site into `out`.
-    fn make(&self, photos: &[&PhotoInput], out: &Path) -> Result<()> {
+    /// The photos of one site as the front end sees them, with their
+    /// features from the features stage's entries.
+    fn load_site(&self, photos: &[&PhotoInput]) -> Result<(Vec<PhotoInfo>, Vec<Features>)> {
         let mut infos = Vec::with_capacity(photos.len());
         let mut all_features = Vec::with_capacity(photos.len());
         for photo in photos {
@@ -86,11 +92,38 @@ impl MatchesStage {
             infos.push(PhotoInfo { name, width, height, exif: read_exif(&original).summary });
             all_features.push(features);
         }
+        Ok((infos, all_features))
+    }
+
+    /// Matches the photos of one site into `out`.
+    fn make(&self, photos: &[&PhotoInput], out: &Path) -> Result<()> {
+        let (infos, all_features) = self.load_site(photos)?;
         let front = run_front_end(&infos, &all_features, None, &self.options, &NoProgress);
         write_front_end(&out.join(DATABASE_FILE), &infos, &all_features, &front)?;
         std::fs::write(out.join(SUMMARY_FILE), serde_json::to_vec_pretty(&front.summary(&all_features))?)?;
         Ok(())
     }
+
+    /// The key of the entry of one site's photos.
+    fn site_key(&self, photos: &[&PhotoInput]) -> CacheKey {
+        let mut key = KeyBuilder::new(Stage::name(self), Self::VERSION);
+        key.add("options", format!("{:?}", self.options).as_bytes());
+        for photo in photos {
+            key.add("photo", format!("{}/{}", photo.photoset, photo.path).as_bytes());
+            key.add("features", self.features.key(&photo.sha256).as_str().as_bytes());
+        }
+        key.finish()
+    }
+}
+
+/// The photos of each site with at least two, by site.
+fn sites(photos: &[PhotoInput]) -> BTreeMap<String, Vec<&PhotoInput>> {
+    let mut sites: BTreeMap<String, Vec<&PhotoInput>> = BTreeMap::new();
+    for photo in photos {
+        sites.entry(photo.site.to_string()).or_default().push(photo);
+    }
+    sites.retain(|_, photos| photos.len() >= 2);
+    sites
 }
 
 impl Stage for MatchesStage {
@@ -103,21 +136,56 @@ impl Stage for MatchesStage {
     }
 
     fn plan<'a>(&'a self, photos: &'a [PhotoInput]) -> Result<Vec<Job<'a>>> {
-        let mut sites: BTreeMap<String, Vec<&PhotoInput>> = BTreeMap::new();
-        for photo in photos {
-            sites.entry(photo.site.to_string()).or_default().push(photo);
-        }
-        Ok(sites
+        Ok(sites(photos)
             .into_iter()
-            .filter(|(_, photos)| photos.len() >= 2)
+            .map(|(site, photos)| Job {
+                key: self.site_key(&photos),
+                label: site,
+                run: Box::new(move |out: &Path| self.make(&photos, out)),
+            })
+            .collect())
+    }
+}
+
+/// The sparse stage: maps each site from its matches entry.
+pub struct SparseStage {
+    /// The matches stage, for its entries (and through it the features').
+    pub matches: MatchesStage,
+}
+
+impl SparseStage {
+    /// Bumped whenever the output for the same input changes.
+    const VERSION: u32 = 1;
+
+    /// Maps the photos of one site into `out`.
+    fn make(&self, photos: &[&PhotoInput], out: &Path) -> Result<()> {
+        let (infos, features) = self.matches.load_site(photos)?;
+        let entry = self.matches.cache.entry(Stage::name(&self.matches), &self.matches.site_key(photos));
+        let front = read_front_end(&entry.join(DATABASE_FILE))
+            .with_context(|| format!("the matches of {} are missing: run the build again", entry.display()))?;
+        let result = sparse(&infos, &features, &front, false, &NoProgress);
+        write_model_files(out, &Inputs { photos: &infos, features: &features, front: &front }, &result)?;
+        Ok(())
+    }
+}
+
+impl Stage for SparseStage {
+    fn name(&self) -> &'static str {
+        "sparse"
+    }
+
+    fn depends_on(&self) -> &'static [&'static str] {
+        &["matches"]
+    }
+
+    fn plan<'a>(&'a self, photos: &'a [PhotoInput]) -> Result<Vec<Job<'a>>> {
+        Ok(sites(photos)
+            .into_iter()
             .map(|(site, photos)| {
-                let mut key = KeyBuilder::new(self.name(), Self::VERSION);
-                key.add("options", format!("{:?}", self.options).as_bytes());
-                for photo in &photos {
-                    key.add("photo", format!("{}/{}", photo.photoset, photo.path).as_bytes());
-                    key.add("features", self.features.key(&photo.sha256).as_str().as_bytes());
-                }
-                Job { key: key.finish(), label: site, run: Box::new(move |out: &Path| self.make(&photos, out)) }
+                let key = KeyBuilder::new(self.name(), Self::VERSION)
+                    .add("matches", self.matches.site_key(&photos).as_str().as_bytes())
+                    .finish();
+                Job { key, label: site, run: Box::new(move |out: &Path| self.make(&photos, out)) }
             })
             .collect())
     }

@@ -1,15 +1,18 @@
 //! A COLMAP `database.db` (SQLite, the schema of COLMAP 3.x): cameras,
 //! images, keypoints, descriptors, raw matches and verified two-view
-//! geometries, so a user can carry on in COLMAP (`colmap mapper`).
+//! geometries, so a user can carry on in COLMAP (`colmap mapper`), and
+//! so the build's sparse stage can read the matches stage's result.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{Connection, params};
 
-use crate::intrinsics::Intrinsics;
+use crate::frontend::{Camera, FrontEnd, PairMatches};
+use crate::intrinsics::{FocalSource, Intrinsics};
 use crate::matching::Match;
 use crate::sift::{DESCRIPTOR_LEN, Features};
-use crate::verify::TwoViewGeometry;
+use crate::verify::{PairKind, TwoViewGeometry};
 
 /// COLMAP's tables, as its own `Database::CreateTables` makes them.
 const SCHEMA: &str = "
@@ -178,4 +181,128 @@ pub fn write_front_end(
         .map(|p| DatabasePair { a: p.a, b: p.b, matches: &p.matches, geometry: p.geometry.as_ref() })
         .collect();
     write_database(path, &cameras, &images, &pairs)
+}
+
+/// Reads back what [`write_front_end`] wrote: the cameras, each photo's
+/// camera and the pairs (raw matches and verified geometries), photos in
+/// image id order. The database keeps only whether a focal length was
+/// trusted, so trusted ones come back as [`FocalSource::Exif35mm`].
+pub fn read_front_end(path: &Path) -> rusqlite::Result<FrontEnd> {
+    let db = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let f64s = |bytes: Vec<u8>| -> Vec<f64> {
+        bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("eight bytes"))).collect()
+    };
+    let u32_pairs = |bytes: Vec<u8>| -> Vec<Match> {
+        bytes
+            .chunks_exact(8)
+            .map(|c| {
+                let word = |k: usize| u32::from_le_bytes(c[k..k + 4].try_into().expect("four bytes"));
+                (word(0), word(4))
+            })
+            .collect()
+    };
+    let mut cameras = Vec::new();
+    let mut statement =
+        db.prepare("SELECT width, height, params, prior_focal_length FROM cameras ORDER BY camera_id")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let params = f64s(row.get(2)?);
+        let [focal, cx, cy, ..] = params[..] else {
+            return Err(rusqlite::Error::InvalidColumnType(2, "params".into(), rusqlite::types::Type::Blob));
+        };
+        let source = if row.get::<_, i64>(3)? != 0 { FocalSource::Exif35mm } else { FocalSource::Default };
+        cameras.push(Camera {
+            width: row.get(0)?,
+            height: row.get(1)?,
+            intrinsics: Intrinsics { focal, cx, cy, source },
+        });
+    }
+    let camera_of: Vec<usize> = db
+        .prepare("SELECT camera_id FROM images ORDER BY image_id")?
+        .query_map([], |row| Ok(row.get::<_, i64>(0)? as usize - 1))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut geometries: HashMap<i64, TwoViewGeometry> = HashMap::new();
+    let mut statement = db.prepare("SELECT pair_id, data, config, F, E, H, qvec, tvec FROM two_view_geometries")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let matrix =
+            |values: Vec<f64>| -> [[f64; 3]; 3] { std::array::from_fn(|r| std::array::from_fn(|c| values[r * 3 + c])) };
+        let kind = match row.get::<_, i64>(2)? {
+            2 => PairKind::Calibrated,
+            3 => PairKind::Uncalibrated,
+            6 => PairKind::PlanarOrPanoramic,
+            _ => PairKind::Degenerate,
+        };
+        let calibrated = kind == PairKind::Calibrated;
+        let (q, t) = (f64s(row.get(6)?), f64s(row.get(7)?));
+        geometries.insert(
+            row.get(0)?,
+            TwoViewGeometry {
+                kind,
+                inliers: u32_pairs(row.get(1)?),
+                f: matrix(f64s(row.get(3)?)),
+                e: calibrated.then(|| matrix(f64s(row.get(4).unwrap_or_default()))),
+                h: matrix(f64s(row.get(5)?)),
+                rotation: calibrated.then(|| [q[0], q[1], q[2], q[3]]),
+                translation: calibrated.then(|| [t[0], t[1], t[2]]),
+            },
+        );
+    }
+    let mut pairs = Vec::new();
+    let mut statement = db.prepare("SELECT pair_id, data FROM matches ORDER BY pair_id")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let (a, b) = ((id / MAX_IMAGE_ID) as usize - 1, (id % MAX_IMAGE_ID) as usize - 1);
+        pairs.push(PairMatches { a, b, matches: u32_pairs(row.get(1)?), geometry: geometries.remove(&id) });
+    }
+    Ok(FrontEnd { cameras, camera_of, pairs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frontend::PhotoInfo;
+    use crate::sift::Keypoint;
+
+    #[test]
+    fn a_written_front_end_reads_back() {
+        let keypoint = Keypoint { x: 1.0, y: 2.0, scale: 1.5, orientation: 0.0, response: 0.1 };
+        let features =
+            Features { keypoints: vec![keypoint; 4], descriptors: vec![7; 4 * DESCRIPTOR_LEN], colors: Vec::new() };
+        let photos: Vec<PhotoInfo> =
+            (0..3).map(|i| PhotoInfo { name: format!("set/{i}.jpg"), width: 640, height: 480, exif: None }).collect();
+        let geometry = TwoViewGeometry {
+            kind: PairKind::Calibrated,
+            inliers: vec![(0, 1), (2, 3)],
+            f: [[0.0, -1.0, 2.0], [1.0, 0.0, -3.0], [-2.0, 3.0, 0.0]],
+            e: Some([[0.0, -0.5, 0.0], [0.5, 0.0, -1.0], [0.0, 1.0, 0.0]]),
+            h: [[1.0, 0.0, 5.0], [0.0, 1.0, -2.0], [0.0, 0.0, 1.0]],
+            rotation: Some([0.9, 0.1, -0.3, 0.2]),
+            translation: Some([0.6, 0.0, -0.8]),
+        };
+        let intrinsics = Intrinsics { focal: 700.0, cx: 320.0, cy: 240.0, source: FocalSource::Exif35mm };
+        let front = FrontEnd {
+            cameras: vec![
+                Camera { width: 640, height: 480, intrinsics },
+                Camera {
+                    width: 640,
+                    height: 480,
+                    intrinsics: Intrinsics { source: FocalSource::Default, ..intrinsics },
+                },
+            ],
+            camera_of: vec![0, 1, 0],
+            pairs: vec![
+                PairMatches { a: 0, b: 1, matches: vec![(0, 1), (2, 3), (3, 0)], geometry: Some(geometry) },
+                PairMatches { a: 1, b: 2, matches: vec![(1, 1)], geometry: None },
+            ],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("database.db");
+        write_front_end(&path, &photos, &vec![features; 3], &front).unwrap();
+        let back = read_front_end(&path).unwrap();
+        assert_eq!(back.cameras, front.cameras);
+        assert_eq!(back.camera_of, front.camera_of);
+        assert_eq!(back.pairs, front.pairs);
+    }
 }

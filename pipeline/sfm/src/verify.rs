@@ -2,7 +2,10 @@
 //! an essential matrix (calibrated), a fundamental matrix and a homography
 //! are estimated robustly from the same matches, and the inlier counts
 //! decide what the pair is. Verified pairs are then matched again under
-//! their geometry (guided matching) to recover matches the ratio test lost.
+//! their geometry (guided matching, off by default: scored against the
+//! synthetic site's exact truth it adds mostly wrong matches, 0.97 of
+//! inliers true without it and 0.80 with it) to recover matches the
+//! ratio test lost.
 
 use nalgebra::{Matrix3, UnitQuaternion, Vector3};
 use serde::{Deserialize, Serialize};
@@ -53,7 +56,7 @@ impl Default for VerifyOptions {
             min_inlier_ratio: 0.25,
             min_e_f_ratio: 0.95,
             max_h_ratio: 0.8,
-            guided: true,
+            guided: false,
         }
     }
 }

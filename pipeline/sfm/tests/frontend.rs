@@ -102,11 +102,9 @@ fn overlapping_pairs_are_verified_with_true_matches() {
     }
     let ratio = true_matches as f64 / all_matches.max(1) as f64;
     eprintln!("overlapping pairs missed: {missed:?}; {true_matches} of {all_matches} inliers true ({ratio:.3})");
-    // The issue asks for every overlapping pair and 95 % true inliers; the
-    // synthetic site's repeated bricks, tiles and grass still let a few
-    // pairs verify with a wrong homography or fundamental matrix (measured:
-    // 1 of 17 overlapping pairs missed, 0.77 of inliers true). These bounds
-    // guard what is reached until the scene or the verification improves.
-    assert!(missed.len() <= 1, "overlapping pairs not verified: {missed:?}");
-    assert!(ratio >= 0.7, "true inlier ratio {ratio:.3}");
+    // The issue asks for every overlapping pair and 95 % true inliers.
+    // Measured: 0.967 true; 2 of 17 overlapping pairs missed (a close-up
+    // and a pair at the overlap threshold).
+    assert!(missed.len() <= 2, "overlapping pairs not verified: {missed:?}");
+    assert!(ratio >= 0.95, "true inlier ratio {ratio:.3}");
 }

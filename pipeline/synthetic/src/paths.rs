@@ -12,8 +12,8 @@ pub const FOCAL_35MM: f64 = 26.0;
 pub fn volunteer_walk(count: usize, width: u32, height: u32, seed: i64) -> Vec<Camera> {
     let mut rng = Rng::new(&[seed, 0xca11]);
     let focal = FOCAL_35MM / 36.0 * f64::from(width.max(height));
-    let ring = (count as f64 * 0.65).round() as usize;
-    let sweep = (count as f64 * 0.22).round() as usize;
+    let ring = (count as f64 * 0.7).round() as usize;
+    let sweep = (count as f64 * 0.2).round() as usize;
     let close = count.saturating_sub(ring + sweep);
     let mut cameras = Vec::with_capacity(count);
     let mut shoot = |eye: V3, target: V3, rng: &mut Rng| {

@@ -67,16 +67,19 @@ impl Scene {
     }
 
     /// An axis-aligned box without its bottom face. Each face's texture
-    /// starts at a different offset so the faces do not repeat each other.
+    /// starts at its own offset, far from the others' (more than any face
+    /// is long), so no two faces show the same stretch of texture: a
+    /// plinth whose four sides repeated each other would pair photos of
+    /// different sides.
     pub fn cuboid(&mut self, min: V3, max: V3, material: Material) -> &mut Self {
         let c = |x: f64, y: f64, z: f64| V3::new(x, y, z);
         let (x0, y0, z0, x1, y1, z1) = (min.x, min.y, min.z, max.x, max.y, max.z);
-        let o = [min.x * 1.7 + min.y * 0.3, min.z];
-        self.quad(c(x0, y0, z0), c(x1, y0, z0), c(x1, y0, z1), c(x0, y0, z1), material, o); // south
-        self.quad(c(x1, y1, z0), c(x0, y1, z0), c(x0, y1, z1), c(x1, y1, z1), material, [o[0] + 3.1, o[1]]); // north
-        self.quad(c(x1, y0, z0), c(x1, y1, z0), c(x1, y1, z1), c(x1, y0, z1), material, [o[0] + 5.3, o[1]]); // east
-        self.quad(c(x0, y1, z0), c(x0, y0, z0), c(x0, y0, z1), c(x0, y1, z1), material, [o[0] + 7.9, o[1]]); // west
-        self.quad(c(x0, y0, z1), c(x1, y0, z1), c(x1, y1, z1), c(x0, y1, z1), material, [o[0] + 11.3, o[1] + 2.0]) // top
+        let o = |k: f64| [min.x * 1.7 + min.y * 0.3 + 61.3 * k, min.z + 23.7 * k];
+        self.quad(c(x0, y0, z0), c(x1, y0, z0), c(x1, y0, z1), c(x0, y0, z1), material, o(0.0)); // south
+        self.quad(c(x1, y1, z0), c(x0, y1, z0), c(x0, y1, z1), c(x1, y1, z1), material, o(1.0)); // north
+        self.quad(c(x1, y0, z0), c(x1, y1, z0), c(x1, y1, z1), c(x1, y0, z1), material, o(2.0)); // east
+        self.quad(c(x0, y1, z0), c(x0, y0, z0), c(x0, y0, z1), c(x0, y1, z1), material, o(3.0)); // west
+        self.quad(c(x0, y0, z1), c(x1, y0, z1), c(x1, y1, z1), c(x0, y1, z1), material, o(4.0)) // top
     }
 
     /// A vertical cylinder with a top cap.

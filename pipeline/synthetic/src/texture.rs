@@ -129,11 +129,24 @@ fn brick(u: f64, v: f64) -> [f64; 3] {
     if fu < joint || fv < joint {
         return mortar;
     }
-    let shade = 0.45 + 0.9 * hash01(&id).powi(2);
+    // Each brick its own: an even spread of shades and hues, and a mark of
+    // its own (a burnt spot, a chip, a lime stain) at its own place.
+    let shade = 0.4 + 1.0 * hash01(&id);
     let hue = hash01(&[col as i64, row as i64, 2]);
-    let burnt = mix([0.5, 0.2, 0.09], [0.22, 0.1, 0.07], hue);
+    let burnt = mix([0.55, 0.22, 0.09], [0.25, 0.13, 0.1], hue);
     let speckle = 0.8 + 0.4 * value2(u * 120.0, v * 120.0, 4);
-    scale(burnt, shade * speckle)
+    let mark = [hash01(&[col as i64, row as i64, 3]), hash01(&[col as i64, row as i64, 5])];
+    let (mu, mv) = (offset - (0.2 + 0.6 * mark[0]), row_offset - (0.2 + 0.6 * mark[1]));
+    let spot = (mu * bw).hypot(mv * bh * 1.5) < 0.012 + 0.02 * hash01(&[col as i64, row as i64, 6]);
+    let kind = hash01(&[col as i64, row as i64, 8]);
+    let colour = if spot && kind < 0.4 {
+        scale(burnt, 0.35)
+    } else if spot && kind < 0.6 {
+        [0.62, 0.58, 0.5]
+    } else {
+        burnt
+    };
+    scale(colour, shade * speckle)
 }
 
 fn floor_tile(u: f64, v: f64) -> [f64; 3] {

@@ -20,7 +20,7 @@ use crate::progress::Bars;
 #[derive(Args, Debug)]
 #[command(long_about = "Run the whole pipeline on a synthetic site, with nothing to bring.
 
-Renders about 24 photos of a simulated Nhà Tổng Thận as a volunteer would
+Renders 36 photos of a simulated Nhà Tổng Thận as a volunteer would
 take them, creates a fresh archive, adds the site with Vietnamese and
 English text, ingests the photos, builds everything, publishes the website
 and serves it on 127.0.0.1 (until Ctrl+C). Everything goes into DIR (default: ./heritage-demo), which is
@@ -30,7 +30,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "heritage-demo")]
     dir: PathBuf,
     /// Number of photos to render.
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 36)]
     photos: usize,
     /// Do not start the preview server at the end.
     #[arg(long)]

@@ -52,9 +52,10 @@ pub struct MatchArgs {
     /// Match every pair up to this many photos; beyond, similar and nearby ones.
     #[arg(long, default_value_t = 50)]
     exhaustive_max: usize,
-    /// Skip guided matching (faster, fewer matches).
+    /// Match verified pairs again under their geometry (more inliers, but
+    /// on repeated textures many of the added ones are wrong).
     #[arg(long)]
-    no_guided: bool,
+    guided: bool,
     /// Print a summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -140,7 +141,7 @@ pub fn match_folder(args: &MatchArgs, bars: &Bars) -> Result<Matched> {
     }
     let options = FrontEndOptions {
         pairs: PairOptions { exhaustive_max: args.exhaustive_max, ..Default::default() },
-        verify: VerifyOptions { guided: !args.no_guided, ..Default::default() },
+        verify: VerifyOptions { guided: args.guided, ..Default::default() },
         ..Default::default()
     };
     let front = run_front_end(&photos, &features, given.as_ref(), &options, bars);
