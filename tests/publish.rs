@@ -40,11 +40,15 @@ fn archive_with_sites(dir: &Path) -> PathBuf {
     archive
 }
 
-/// OpenSeadragon's build folder stand-in: publishing only copies it.
+/// A stand-in for the viewer's `node_modules` (publishing only copies
+/// it): every library file the website needs, and OpenSeadragon's images.
 fn fake_viewer_libs(dir: &Path) -> PathBuf {
-    let libs = dir.join("osd");
-    put(&libs, "openseadragon.min.js", b"/* OpenSeadragon stand-in */");
-    put(&libs.join("images"), "home_rest.png", b"png");
+    let libs = dir.join("node_modules");
+    for file in heritage_publish::LIBRARY_FILES {
+        let path = libs.join(file);
+        put(path.parent().unwrap(), path.file_name().unwrap().to_str().unwrap(), b"/* library stand-in */");
+    }
+    put(&libs.join("openseadragon/build/openseadragon/images"), "home_rest.png", b"png");
     libs
 }
 

@@ -1,5 +1,7 @@
 // Site page: the photo gallery opens a deep-zoom viewer (OpenSeadragon,
-// DZI tiles) with previous/next, keyboard and touch.
+// DZI tiles) with previous/next, keyboard and touch; when the site has a
+// 3D model, the 3D view and photo tour load on demand (model.js), and
+// browsers without WebGL keep the gallery alone.
 import { initLanguage } from "./lang.js";
 
 const photos = JSON.parse(document.getElementById("photos").textContent);
@@ -22,7 +24,7 @@ function open(index, from) {
   if (!viewer) {
     viewer = OpenSeadragon({
       element: document.getElementById("deep-zoom"),
-      prefixUrl: "../../viewer/images/",
+      prefixUrl: "../../viewer/lib/openseadragon/build/openseadragon/images/",
       showNavigationControl: false,
       gestureSettingsTouch: { pinchRotate: false },
       animationTime: window.matchMedia("(prefers-reduced-motion: reduce)").matches ? 0 : 1.2,
@@ -54,5 +56,39 @@ function initGallery() {
   });
 }
 
+/** Whether this browser can draw WebGL at all. */
+function hasWebGL() {
+  try {
+    const canvas = document.createElement("canvas");
+    return Boolean(canvas.getContext("webgl2") || canvas.getContext("webgl"));
+  } catch {
+    return false;
+  }
+}
+
+/** The 3D view cannot run here: say so, and leave the gallery. */
+function withoutModel(section) {
+  section.querySelector("#stage").hidden = true;
+  section.querySelector("#tour-bar").hidden = true;
+  section.querySelector("#tour-caption").hidden = true;
+  section.querySelector("#no-webgl").hidden = false;
+}
+
+function initModelView() {
+  const section = document.getElementById("model");
+  if (!section) return;
+  if (!hasWebGL()) {
+    withoutModel(section);
+    return;
+  }
+  import("./model.js")
+    .then(({ initModel }) => initModel(section, (id, from) => open(photos.findIndex((p) => p.id === id), from)))
+    .catch((error) => {
+      console.error("3D view:", error);
+      withoutModel(section);
+    });
+}
+
 initLanguage();
 initGallery();
+initModelView();

@@ -9,8 +9,11 @@ const SUBPATH = process.env.HERITAGE_SUBPATH_URL;
 const SHOTS = process.env.HERITAGE_SCREENSHOTS;
 let browser;
 
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
 before(async () => {
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium" });
+  // WebGL without a GPU: Chromium's software renderer.
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--enable-unsafe-swiftshader"] });
 });
 after(async () => browser?.close());
 
@@ -71,7 +74,7 @@ function level(url) {
 /** Opens the demo site's first photo and zooms in; returns the DZI levels fetched. */
 async function deepZoom(baseUrl, shot) {
   // A small window, so the first view does not need the finest level.
-  const { page, problems } = await open(baseUrl, { width: 640, height: 480 });
+  const { page, problems } = await open(baseUrl, { width: 400, height: 300 });
   const levels = new Set();
   page.on("response", (r) => {
     if (level(r.url()) >= 0 && r.status() === 200) levels.add(level(r.url()));
@@ -89,7 +92,7 @@ async function deepZoom(baseUrl, shot) {
   if (shot) await page.screenshot({ path: `${SHOTS}/${shot}` });
   await page.click("#next");
   await page.waitForLoadState("networkidle");
-  assert.match(await page.locator("#caption").textContent(), /^2 \/ 6/);
+  assert.match(await page.locator("#caption").textContent(), /^2 \/ 16/);
   await page.keyboard.press("Escape");
   assert.ok(await page.locator("#viewer").isHidden());
   return { before, after, problems };
@@ -114,5 +117,71 @@ test("a 390x844 phone has no horizontal scroll", async () => {
     assert.ok(width <= 390, `${path}: ${width} px wide`);
     await page.screenshot({ path: `${SHOTS}/${shot}`, fullPage: true });
     assert.deepEqual(problems, []);
+  }
+});
+
+const SITE = "sites/nha-tong-than-mo-phong/index.html";
+
+/** Pixels of the 3D canvas that differ from its empty background. */
+async function drawnPixels(page) {
+  return page.evaluate(() => {
+    const canvas = document.getElementById("model-canvas");
+    const copy = document.createElement("canvas");
+    copy.width = canvas.width;
+    copy.height = canvas.height;
+    const context = copy.getContext("2d");
+    context.drawImage(canvas, 0, 0);
+    const data = context.getImageData(0, 0, copy.width, copy.height).data;
+    let drawn = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (Math.abs(data[i] - 238) + Math.abs(data[i + 1] - 240) + Math.abs(data[i + 2] - 242) > 30) drawn++;
+    }
+    return drawn;
+  });
+}
+
+test("the 3D view draws the model and the tour moves from photo to photo", async () => {
+  const { page, problems } = await open(ROOT + SITE);
+  await page.waitForSelector("#model[data-ready=true]");
+  await page.waitForFunction(() => document.getElementById("model-canvas").width > 0);
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+  const drawn = await drawnPixels(page);
+  assert.ok(drawn > 500, `only ${drawn} pixels drawn`);
+  await page.locator("#model").screenshot({ path: `${SHOTS}/model.png` });
+
+  await page.click("#tour-right");
+  await page.waitForSelector("#tour-photo.shown");
+  const first = await page.getAttribute("#model", "data-photo");
+  await page.click("#tour-right");
+  await page.waitForFunction((before) => {
+    const photo = document.getElementById("model").dataset.photo;
+    return photo !== undefined && photo !== before && document.getElementById("tour-photo").classList.contains("shown");
+  }, first);
+  const second = await page.getAttribute("#model", "data-photo");
+  assert.notEqual(second, first, "the tour moved to another photo");
+  await page.locator("#model").screenshot({ path: `${SHOTS}/tour.png` });
+  // The photo hands over to deep zoom.
+  await page.click("#tour-detail");
+  assert.ok(await page.locator("#viewer").isVisible());
+  await page.keyboard.press("Escape");
+  await page.click("#tour-overview");
+  await page.waitForFunction(() => document.getElementById("model").dataset.photo === undefined);
+  assert.deepEqual(problems, []);
+});
+
+test("without WebGL the site page falls back to the gallery", async () => {
+  const plain = await chromium.launch({ executablePath: CHROMIUM, args: ["--disable-webgl", "--disable-3d-apis"] });
+  try {
+    const page = await plain.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(ROOT + SITE);
+    assert.ok(await page.locator("#no-webgl").isVisible());
+    assert.ok(await page.locator("#stage").isHidden());
+    await page.click("#gallery button >> nth=0");
+    assert.ok(await page.locator("#viewer").isVisible());
+    assert.deepEqual(errors, []);
+  } finally {
+    await plain.close();
   }
 });

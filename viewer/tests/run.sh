@@ -13,7 +13,7 @@ pids=()
 cleanup() { kill "${pids[@]}" 2> /dev/null || true; rm -rf "$scratch"; }
 trap cleanup EXIT
 
-"$bin" demo --dir "$scratch/demo" --photos 6 --no-serve > /dev/null
+"$bin" demo --dir "$scratch/demo" --photos 16 --size 1200x800 --no-serve > /dev/null
 archive=$scratch/demo/archive
 photos=$scratch/demo/volunteer-photos/photos
 h() { "$bin" --archive "$archive" "$@" > /dev/null; }

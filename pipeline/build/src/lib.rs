@@ -10,7 +10,9 @@ pub mod tiles;
 
 use anyhow::Result;
 use heritage_archive::cache::BuildCache;
-use heritage_archive::{Archive, Progress, Slug};
+use std::path::PathBuf;
+
+use heritage_archive::{Archive, Progress, SiteDir, Slug};
 use serde::Serialize;
 
 pub use dag::{Job, PhotoStage, Stage, StageReport};
@@ -88,6 +90,20 @@ impl Pipeline {
     pub fn stages(&self) -> Vec<&dyn Stage> {
         vec![&self.thumbnails, &self.tiles, &self.features, &self.matches, &self.sparse]
     }
+}
+
+/// The sparse stage's entry of `site` (its `model.glb`, `tour.json` and
+/// coverage report), if it is built and holds a model.
+pub fn sparse_entry(archive: &Archive, site: &SiteDir) -> Result<Option<PathBuf>> {
+    let pipeline = Pipeline::new(archive);
+    let photos = inputs::photos_of(std::slice::from_ref(site))?;
+    let cache = BuildCache::new(archive.build_dir());
+    Ok(pipeline
+        .sparse
+        .plan(&photos)?
+        .first()
+        .map(|job| cache.entry(Stage::name(&pipeline.sparse), &job.key))
+        .filter(|entry| entry.join(matching::TOUR_FILE).is_file()))
 }
 
 /// Builds what is missing for the selected sites. Takes the archive lock

@@ -39,6 +39,9 @@ pub struct PublishedSite {
     pub meta: SiteMeta,
     /// Photos with everything built, in archive order.
     pub photos: Vec<PublishedPhoto>,
+    /// The sparse stage's entry (`model.glb`, `tour.json`), if the site
+    /// has a 3D model.
+    pub model: Option<PathBuf>,
 }
 
 /// The published sites of the archive, and a note for every photo left
@@ -77,7 +80,8 @@ pub fn published_sites(archive: &Archive) -> Result<(Vec<PublishedSite>, Vec<Str
                 });
             }
         }
-        sites.push(PublishedSite { slug: site.slug().clone(), meta, photos });
+        let model = heritage_build::sparse_entry(archive, &site)?;
+        sites.push(PublishedSite { slug: site.slug().clone(), meta, photos, model });
     }
     sites.sort_by(|a, b| a.slug.as_str().cmp(b.slug.as_str()));
     Ok((sites, skipped))

@@ -18,19 +18,38 @@ use heritage_archive::atomic::{commit_dir, remove_stale_temps, temp_sibling};
 use serde::Serialize;
 
 use crate::collect::{PublishedSite, published_sites};
+use heritage_build::matching::{GLB_FILE, TOUR_FILE};
 
 /// Our own viewer files, embedded in the binary.
-const VIEWER_FILES: [(&str, &str); 5] = [
+const VIEWER_FILES: [(&str, &str); 6] = [
     ("icon.svg", include_str!("../../../assets/icon.svg")),
     ("heritage.css", include_str!("../../../viewer/src/heritage.css")),
     ("lang.js", include_str!("../../../viewer/src/lang.js")),
     ("home.js", include_str!("../../../viewer/src/home.js")),
     ("site.js", include_str!("../../../viewer/src/site.js")),
+    ("model.js", include_str!("../../../viewer/src/model.js")),
 ];
 
-/// Where `npm ci --prefix viewer` puts OpenSeadragon in a checkout.
-pub const DEFAULT_VIEWER_LIBS: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../viewer/node_modules/openseadragon/build/openseadragon");
+/// Where `npm ci --prefix viewer` puts the viewer's libraries in a checkout.
+pub const DEFAULT_VIEWER_LIBS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../viewer/node_modules");
+
+/// The library files a website needs, relative to `node_modules`, copied
+/// to the same path under `viewer/lib/`: OpenSeadragon, and three.js with
+/// the addons the 3D view imports (and what they import).
+pub const LIBRARY_FILES: [&str; 9] = [
+    "openseadragon/build/openseadragon/openseadragon.min.js",
+    "three/build/three.module.js",
+    "three/build/three.core.js",
+    "three/examples/jsm/loaders/GLTFLoader.js",
+    "three/examples/jsm/utils/BufferGeometryUtils.js",
+    "three/examples/jsm/utils/SkeletonUtils.js",
+    "three/examples/jsm/controls/OrbitControls.js",
+    "three/examples/jsm/libs/meshopt_decoder.module.js",
+    "three/LICENSE",
+];
+
+/// OpenSeadragon's button images, a folder copied whole.
+const OSD_IMAGES: &str = "openseadragon/build/openseadragon/images";
 
 /// Settings of a publication.
 #[derive(Debug, Clone)]
@@ -39,7 +58,7 @@ pub struct PublishOptions {
     pub out: PathBuf,
     /// The URL the website will be served from (IIIF ids are absolute).
     pub base_url: String,
-    /// OpenSeadragon's build folder (`openseadragon.min.js`, `images/`).
+    /// The viewer's `node_modules` folder (OpenSeadragon, three.js).
     pub viewer_libs: PathBuf,
 }
 
@@ -98,19 +117,37 @@ fn write_site(site: &PublishedSite, dir: &Path, base_url: &str) -> Result<()> {
         info["id"] = serde_json::Value::String(format!("{site_url}/photos/{}/image", photo.id));
         fs::write(out.join("image/info.json"), serde_json::to_vec_pretty(&info)?)?;
     }
+    if let Some(model) = &site.model {
+        let out = dir.join("model");
+        fs::create_dir_all(&out)?;
+        link_or_copy(&model.join(GLB_FILE), &out.join(GLB_FILE))?;
+        fs::write(out.join(TOUR_FILE), serde_json::to_vec(&public_tour(site, model)?)?)?;
+    }
     Ok(())
+}
+
+/// The sparse stage's `tour.json` for the website: each photo gets the id
+/// of its published folder (`null` if it is not published).
+fn public_tour(site: &PublishedSite, model: &Path) -> Result<serde_json::Value> {
+    let path = model.join(TOUR_FILE);
+    let mut tour: serde_json::Value =
+        serde_json::from_slice(&fs::read(&path)?).with_context(|| format!("reading {}", path.display()))?;
+    for photo in tour["photos"].as_array_mut().into_iter().flatten() {
+        let id = site.photos.iter().find(|p| photo["name"] == p.name.as_str()).map(|p| p.id.clone());
+        photo["id"] = id.into();
+    }
+    Ok(tour)
 }
 
 /// Publishes the archive's published sites into `options.out`: built in
 /// a temporary folder next to it and swapped in whole, so visitors never
 /// see half a site and nothing of an unpublished site remains.
 pub fn publish(archive: &Archive, options: &PublishOptions) -> Result<PublishReport> {
-    let osd = options.viewer_libs.join("openseadragon.min.js");
-    if !osd.is_file() {
+    if let Some(missing) = LIBRARY_FILES.iter().map(|f| options.viewer_libs.join(f)).find(|p| !p.is_file()) {
         bail!(
-            "OpenSeadragon is not installed at {}: run `npm ci --prefix viewer` in the heritage checkout, \
-             or give its build folder with --viewer-libs",
-            options.viewer_libs.display()
+            "the viewer's libraries are not installed ({} is missing): run `npm ci --prefix viewer` in the \
+             heritage checkout, or give its node_modules folder with --viewer-libs",
+            missing.display()
         );
     }
     let _lock = archive.lock("publishing")?;
@@ -126,8 +163,12 @@ pub fn publish(archive: &Archive, options: &PublishOptions) -> Result<PublishRep
     for (name, text) in VIEWER_FILES {
         fs::write(viewer.join(name), text)?;
     }
-    link_or_copy(&osd, &viewer.join("openseadragon.min.js"))?;
-    link_tree(&options.viewer_libs.join("images"), &viewer.join("images"), &|_| false)?;
+    for file in LIBRARY_FILES {
+        let target = viewer.join("lib").join(file);
+        fs::create_dir_all(target.parent().expect("library files are in folders"))?;
+        link_or_copy(&options.viewer_libs.join(file), &target)?;
+    }
+    link_tree(&options.viewer_libs.join(OSD_IMAGES), &viewer.join("lib").join(OSD_IMAGES), &|_| false)?;
     fs::write(temp.join("index.html"), pages::home_page(&sites))?;
     for site in &sites {
         write_site(site, &temp.join("sites").join(site.slug.as_str()), &options.base_url)?;

@@ -10,6 +10,9 @@ use crate::html::{escape, fill, script_json};
 
 const HOME: &str = include_str!("../../../viewer/src/home.html");
 const SITE: &str = include_str!("../../../viewer/src/site.html");
+const MODEL: &str = include_str!("../../../viewer/src/model.html");
+/// The import map of site pages: three.js's addons import it as `three`.
+const IMPORT_MAP: &str = r#"{"imports":{"three":"../../viewer/lib/three/build/three.module.js"}}"#;
 const STRINGS: &str = include_str!("../../../assets/strings.json");
 
 /// The UI strings, vi and en.
@@ -22,6 +25,11 @@ impl Strings {
 
     fn get<'a>(&'a self, lang: &str, key: &'a str) -> &'a str {
         self.0[lang][key].as_str().unwrap_or(key)
+    }
+
+    /// The string in both languages as one escaped attribute value.
+    fn attribute(&self, key: &str) -> String {
+        escape(&format!("{} / {}", self.get("vi", key), self.get("en", key)))
     }
 
     /// The string in both languages, each in its own element.
@@ -90,7 +98,29 @@ fn caption(photo: &PublishedPhoto) -> String {
     parts.join(" · ")
 }
 
-/// The page of one site: text, facts, gallery and the deep-zoom viewer.
+/// The Content-Security-Policy source that allows the import map (inline
+/// scripts are otherwise refused): its SHA-256 in base64.
+fn import_map_hash() -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(IMPORT_MAP)))
+}
+
+/// The 3D section of a site page, if the site has a model: the canvas
+/// with a poster (the first photo's preview) and the tour's buttons.
+fn model_section(site: &PublishedSite, strings: &Strings) -> String {
+    let (Some(_), Some(first)) = (&site.model, site.photos.first()) else { return String::new() };
+    let poster = format!("photos/{}/preview.jpg", first.id);
+    let keys = ["model_heading", "tour_left", "tour_right", "tour_detail", "tour_overview", "tour_hint", "no_webgl"];
+    let texts: Vec<(&str, String)> = keys.iter().map(|&k| (k, strings.both(k))).collect();
+    let mut values: Vec<(&str, &str)> = texts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (poster_alt, canvas_label) = (strings.attribute("poster_alt"), strings.attribute("canvas_label"));
+    values.extend([("poster", poster.as_str()), ("poster_alt", &poster_alt), ("canvas_label", &canvas_label)]);
+    fill(MODEL, &values)
+}
+
+/// The page of one site: text, facts, 3D model and photo tour (when the
+/// site has a model), gallery and the deep-zoom viewer.
 pub fn site_page(site: &PublishedSite) -> String {
     let strings = Strings::load();
     let meta = &site.meta;
@@ -154,6 +184,9 @@ pub fn site_page(site: &PublishedSite) -> String {
             ("meta", &facts.join("\n")),
             ("gallery_items", &gallery),
             ("photos_json", &script_json(&Value::Array(photos))),
+            ("model", &model_section(site, &strings)),
+            ("importmap", IMPORT_MAP),
+            ("importmap_hash", &import_map_hash()),
             ("home", &strings.both("home")),
             ("language", &strings.both("language")),
             ("iiif", &strings.both("iiif")),
@@ -181,7 +214,7 @@ mod tests {
         let mut en_keys: Vec<&String> = en.keys().collect();
         en_keys.sort();
         assert_eq!(keys, en_keys);
-        for template in [HOME, SITE] {
+        for template in [HOME, SITE, MODEL] {
             let placeholders = template.matches("{{").count();
             assert!(placeholders > 5);
         }

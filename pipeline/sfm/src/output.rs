@@ -158,7 +158,15 @@ fn model_extent(model: &Reconstruction) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// The glTF model: coloured points and a wireframe frustum per photo.
+/// An sRGB byte as a linear one: glTF vertex colours are linear.
+fn srgb_to_linear(value: u8) -> u8 {
+    let c = f64::from(value) / 255.0;
+    let linear = if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) };
+    (linear * 255.0).round() as u8
+}
+
+/// The glTF model: coloured points (linear colours, as glTF wants) and a
+/// wireframe frustum per photo.
 pub fn model_glb(inputs: &Inputs, model: &Reconstruction) -> Vec<u8> {
     let points = Primitive {
         name: "points".into(),
@@ -169,7 +177,7 @@ pub fn model_glb(inputs: &Inputs, model: &Reconstruction) -> Vec<u8> {
                 .points
                 .iter()
                 .map(|p| {
-                    let [r, g, b] = point_color(inputs, &p.observations);
+                    let [r, g, b] = point_color(inputs, &p.observations).map(srgb_to_linear);
                     [r, g, b, 255]
                 })
                 .collect(),
@@ -198,7 +206,7 @@ pub fn model_glb(inputs: &Inputs, model: &Reconstruction) -> Vec<u8> {
     }
     let frusta = Primitive {
         name: "cameras".into(),
-        colors: Some(vec![FRUSTUM_COLOR; positions.len()]),
+        colors: Some(vec![FRUSTUM_COLOR.map(srgb_to_linear); positions.len()]),
         positions,
         normals: None,
         indices: Some(indices),
@@ -328,6 +336,14 @@ pub fn write_model_files(dir: &Path, inputs: &Inputs, result: &Sparse) -> std::i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vertex_colours_are_linear() {
+        assert_eq!(srgb_to_linear(0), 0);
+        assert_eq!(srgb_to_linear(255), 255);
+        // sRGB middle grey is about 21 % linear.
+        assert_eq!(srgb_to_linear(128), 55);
+    }
 
     #[test]
     fn a_camera_looking_north_looks_down_gltf_minus_z() {

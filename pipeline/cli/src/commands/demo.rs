@@ -32,6 +32,9 @@ pub struct DemoArgs {
     /// Number of photos to render.
     #[arg(long, default_value_t = 36)]
     photos: usize,
+    /// Photo size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1600x1067", value_parser = super::synth::parse_size)]
+    size: (u32, u32),
     /// Do not start the preview server at the end.
     #[arg(long)]
     no_serve: bool,
@@ -49,8 +52,9 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     prepare(&args.dir)?;
     let bars = Bars::new(true);
     let photos_dir = args.dir.join("volunteer-photos");
-    println!("1/5  Rendering {} photos of the synthetic site (1600x1067)...", args.photos);
-    let options = SynthOptions { photos: args.photos, ..SynthOptions::default() };
+    let (width, height) = args.size;
+    println!("1/5  Rendering {} photos of the synthetic site ({width}x{height})...", args.photos);
+    let options = SynthOptions { photos: args.photos, width, height, ..SynthOptions::default() };
     synthesize(&photos_dir, &options, &bars)?;
 
     println!("2/5  Creating the archive and the site...");
@@ -67,7 +71,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     };
     println!("     {} accepted, {} rejected", report.accepted.len(), report.rejected.len());
 
-    println!("4/5  Building thumbnails, previews, deep-zoom tiles, features and matches...");
+    println!("4/5  Building thumbnails, previews, deep-zoom tiles, features, matches and the 3D model...");
     let built = build(&archive, &BuildOptions::default(), &bars)?;
     println!("     {} jobs built, {} failed", built.built(), built.failed());
 

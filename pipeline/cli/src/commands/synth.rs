@@ -42,7 +42,8 @@ pub struct SynthArgs {
     json: bool,
 }
 
-fn parse_size(text: &str) -> Result<(u32, u32), String> {
+/// `WIDTHxHEIGHT` as two pixel counts, each 16 to 16384.
+pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
     let (w, h) = text.split_once(['x', 'X']).ok_or("give the size as WIDTHxHEIGHT, e.g. 1600x1067")?;
     let parse = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("{v:?} is not a whole number of pixels"));
     let (w, h) = (parse(w)?, parse(h)?);
