@@ -23,7 +23,7 @@ fn synthetic_photos_ingest_with_their_exif() {
         std::fs::read_to_string(archive.join("sites/nha-tong-than/photosets").join(photoset).join("photoset.toml"))
             .unwrap();
     let record: toml::Value = toml::from_str(&record).unwrap();
-    let images = std::fs::read_to_string(out.join("truth/images.txt")).unwrap();
+    let poses = colmap_poses(&std::fs::read_to_string(out.join("truth/images.txt")).unwrap());
     for photo in record["photos"].as_array().unwrap() {
         let exif = &photo["exif"];
         assert_eq!(exif["make"].as_str(), Some("Heritage"));
@@ -35,16 +35,7 @@ fn synthetic_photos_ingest_with_their_exif() {
         assert!((lat - 10.5357).abs() < 0.001 && (lon - 106.4132).abs() < 0.001, "around Tân An: {lat}, {lon}");
         // GPS agrees with the true camera centre to a few centimetres.
         let name = photo["path"].as_str().unwrap();
-        let line = images.lines().find(|l| l.ends_with(name)).unwrap();
-        let v: Vec<f64> = line.split_whitespace().skip(1).take(7).map(|x| x.parse().unwrap()).collect();
-        let (w, x, y, z) = (v[0], v[1], v[2], v[3]);
-        let r = [
-            [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)],
-            [2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x)],
-            [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)],
-        ];
-        let t = [v[4], v[5], v[6]];
-        let centre: Vec<f64> = (0..3).map(|j| -(0..3).map(|i| r[i][j] * t[i]).sum::<f64>()).collect();
+        let (_, centre) = poses[name];
         let north = (lat - 10.5357).to_radians() * 6_378_137.0;
         let east = (lon - 106.4132).to_radians() * 6_378_137.0 * 10.5357f64.to_radians().cos();
         assert!((north - centre[1]).abs() < 0.05 && (east - centre[0]).abs() < 0.05, "{east},{north} vs {centre:?}");

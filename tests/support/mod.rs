@@ -115,3 +115,33 @@ pub fn put(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&path, bytes).expect("writes");
     path
 }
+
+/// A pose from a COLMAP `images.txt` line: world-to-camera rotation (rows)
+/// and the camera centre.
+pub type Pose = ([[f64; 3]; 3], [f64; 3]);
+
+/// Every image of a COLMAP text `images.txt`, by file name (the last path
+/// component), as rotation and centre.
+pub fn colmap_poses(images_txt: &str) -> std::collections::BTreeMap<String, Pose> {
+    let lines: Vec<&str> = images_txt.lines().filter(|l| !l.starts_with('#')).collect();
+    lines
+        .chunks(2)
+        .filter_map(|pair| {
+            let fields: Vec<&str> = pair[0].split_whitespace().collect();
+            if fields.len() < 10 {
+                return None;
+            }
+            let v: Vec<f64> = fields[1..8].iter().map(|x| x.parse().unwrap()).collect();
+            let (w, x, y, z) = (v[0], v[1], v[2], v[3]);
+            let r = [
+                [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)],
+                [2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x)],
+                [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)],
+            ];
+            let t = [v[4], v[5], v[6]];
+            let centre = [0, 1, 2].map(|j| -(0..3).map(|i| r[i][j] * t[i]).sum::<f64>());
+            let name = fields[9..].join(" ").rsplit('/').next().unwrap().to_string();
+            Some((name, (r, centre)))
+        })
+        .collect()
+}

@@ -105,6 +105,8 @@ struct State<'a> {
     photo_tracks: Vec<Vec<usize>>,
     /// The first photo of the initial pair, which holds the frame.
     first: usize,
+    /// The front end's pairs, for bridging by relative pose.
+    pairs: &'a [PairMatches],
     poses: Vec<Option<Pose>>,
     /// Point of each track, with the observations that fit it.
     points: Vec<Option<MapPoint>>,
@@ -155,8 +157,9 @@ impl State<'_> {
         }
     }
 
-    /// Registers `photo` from the points its features see; false if it cannot be.
-    fn register(&mut self, photo: usize) -> bool {
+    /// The normalised observations of `photo` whose tracks have points,
+    /// with those points.
+    fn correspondences(&self, photo: usize) -> (Vec<[f64; 2]>, Vec<Vector3<f64>>) {
         let camera = self.cameras[self.camera_of[photo]];
         let mut image_points = Vec::new();
         let mut world = Vec::new();
@@ -166,28 +169,118 @@ impl State<'_> {
             image_points.push(normalise(&camera, x));
             world.push(point.position);
         }
+        (image_points, world)
+    }
+
+    /// Registers `photo` from the points its features see; false if it cannot be.
+    fn register(&mut self, photo: usize) -> bool {
+        let (image_points, world) = self.correspondences(photo);
         if image_points.len() < self.options.min_pose_inliers {
             return false;
         }
-        let estimator = AbsolutePoseEstimator { points: &image_points, world: &world, focal: camera.focal };
+        let focal = self.cameras[self.camera_of[photo]].focal;
+        let estimator = AbsolutePoseEstimator { points: &image_points, world: &world, focal };
         let ransac = RansacOptions { max_error: self.options.max_error, seed: photo as u64, ..Default::default() };
         let Some(estimate) = msac(&estimator, &ransac) else { return false };
         if estimate.inlier_count < self.options.min_pose_inliers {
             return false;
         }
-        let (inlier_points, inlier_world): (Vec<[f64; 2]>, Vec<Vector3<f64>>) = image_points
-            .iter()
-            .zip(&world)
-            .zip(&estimate.inliers)
-            .filter(|(_, keep)| **keep)
-            .map(|((x, w), _)| (*x, *w))
-            .unzip();
-        self.poses[photo] = Some(refine_pose(estimate.model, &inlier_points, &inlier_world));
-        // Continue the tracks it extends, start the ones it makes possible.
+        self.place(photo, estimate.model, &image_points, &world, &estimate.inliers);
+        true
+    }
+
+    /// Sets `photo`'s pose, refined on the `inliers` among its
+    /// correspondences, and triangulates the tracks it extends or starts.
+    fn place(&mut self, photo: usize, pose: Pose, image_points: &[[f64; 2]], world: &[Vector3<f64>], inliers: &[bool]) {
+        let (inlier_points, inlier_world): (Vec<[f64; 2]>, Vec<Vector3<f64>>) =
+            image_points.iter().zip(world).zip(inliers).filter(|(_, keep)| **keep).map(|((x, w), _)| (*x, *w)).unzip();
+        self.poses[photo] = Some(refine_pose(pose, &inlier_points, &inlier_world));
         for k in 0..self.photo_tracks[photo].len() {
             self.triangulate(self.photo_tracks[photo][k]);
         }
-        true
+    }
+
+    /// Registers an unregistered photo that sees too few points for
+    /// absolute pose, by its relative pose to a registered photo it is
+    /// paired with (a calibrated pair): the rotation and the direction of
+    /// the translation come from the pair, the length from the few points
+    /// it does see. This bridges the corners of a walk around a building,
+    /// where neighbouring photos share little. Returns the photo.
+    fn bridge(&mut self) -> Option<usize> {
+        let mut candidates: Vec<(usize, usize, &PairMatches)> = self
+            .pairs
+            .iter()
+            .filter_map(|p| {
+                let g = p.geometry.as_ref().filter(|g| g.kind == PairKind::Calibrated && g.rotation.is_some())?;
+                match (self.poses[p.a].is_some(), self.poses[p.b].is_some()) {
+                    (true, false) => Some((g.inliers.len(), p.b, p)),
+                    (false, true) => Some((g.inliers.len(), p.a, p)),
+                    _ => None,
+                }
+            })
+            .collect();
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
+        for (_, photo, pair) in candidates {
+            if let Some((pose, image_points, world, inliers)) = self.pose_from_pair(photo, pair) {
+                self.place(photo, pose, &image_points, &world, &inliers);
+                return Some(photo);
+            }
+        }
+        None
+    }
+
+    /// `photo`'s pose from its calibrated `pair` with a registered photo,
+    /// scaled by the points it sees; with the correspondences and which of
+    /// them fit, if at least `MIN_BRIDGE_POINTS` do.
+    #[allow(clippy::type_complexity)]
+    fn pose_from_pair(
+        &self,
+        photo: usize,
+        pair: &PairMatches,
+    ) -> Option<(Pose, Vec<[f64; 2]>, Vec<Vector3<f64>>, Vec<bool>)> {
+        let g = pair.geometry.as_ref()?;
+        let [w, x, y, z] = g.rotation?;
+        let relative = UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(w, x, y, z)).to_rotation_matrix();
+        let direction = Vector3::from(g.translation?);
+        // x_b = R x_a + t; turned round when the photo is `a`.
+        let (other, rotation, direction) = if pair.b == photo {
+            (pair.a, relative, direction)
+        } else {
+            (pair.b, relative.inverse(), -(relative.inverse() * direction))
+        };
+        let (r_other, t_other) = self.poses[other]?;
+        let r = rotation * r_other;
+        let base = rotation * t_other;
+        let (image_points, world) = self.correspondences(photo);
+        // Each point gives the translation's length by least squares on
+        // x × (R X + base + s d) = 0; the median of them is robust.
+        let mut lengths: Vec<f64> = image_points
+            .iter()
+            .zip(&world)
+            .filter_map(|([u, v], p)| {
+                let a = r * p + base;
+                let e = [a.x - u * a.z, a.y - v * a.z];
+                let f = [direction.x - u * direction.z, direction.y - v * direction.z];
+                let ff = f[0] * f[0] + f[1] * f[1];
+                (ff > 1e-12).then(|| -(e[0] * f[0] + e[1] * f[1]) / ff)
+            })
+            .collect();
+        if lengths.len() < MIN_BRIDGE_POINTS {
+            return None;
+        }
+        lengths.sort_by(f64::total_cmp);
+        let pose = (r, base + lengths[lengths.len() / 2] * direction);
+        let camera = self.cameras[self.camera_of[photo]];
+        let unit = BaCamera { k1: 0.0, k2: 0.0, cx: 0.0, cy: 0.0, ..camera };
+        let inliers: Vec<bool> = image_points
+            .iter()
+            .zip(&world)
+            .map(|(x, p)| {
+                let pixel = [x[0] * camera.focal, x[1] * camera.focal];
+                reprojection_error(&unit, &pose, p, &pixel) <= self.options.max_error
+            })
+            .collect();
+        (inliers.iter().filter(|k| **k).count() >= MIN_BRIDGE_POINTS).then_some((pose, image_points, world, inliers))
     }
 
     /// Registered photos that share most points with `photo`, best first.
@@ -322,6 +415,9 @@ impl State<'_> {
 const GLOBAL_GROWTH: f64 = 1.1;
 /// Photos adjusted with a newly registered one in local adjustment.
 const LOCAL_NEIGHBOURS: usize = 6;
+/// Fewest points that must agree on the scale of a photo bridged in by
+/// its relative pose to a registered one.
+const MIN_BRIDGE_POINTS: usize = 6;
 /// Most rounds of adjustment and retriangulation at the end.
 const FINAL_REFINEMENTS: usize = 5;
 /// Fewest photos of a model worth keeping.
@@ -357,6 +453,7 @@ pub fn reconstruct(
         track_of,
         photo_tracks,
         first: 0,
+        pairs,
         poses: vec![None; keypoints.len()],
         options,
     };
@@ -397,12 +494,21 @@ pub fn reconstruct(
             .map(|i| (state.photo_tracks[i].iter().filter(|&&t| state.points[t].is_some()).count(), i))
             .filter(|&(seen, _)| seen >= options.min_pose_inliers)
             .max();
-        let Some((_, photo)) = next else { break };
-        if !state.register(photo) {
-            // Not enough agreeing points: leave it out and try the others.
-            failed[photo] = true;
-            continue;
-        }
+        let photo = match next {
+            Some((_, photo)) => {
+                if !state.register(photo) {
+                    // Not enough agreeing points: leave it out and try the others.
+                    failed[photo] = true;
+                    continue;
+                }
+                photo
+            }
+            // No photo sees enough points: bridge one in by a pair.
+            None => match state.bridge() {
+                Some(photo) => photo,
+                None => break,
+            },
+        };
         registered += 1;
         progress.advance(1);
         if registered <= 10 || registered as f64 >= GLOBAL_GROWTH * at_last_global as f64 {

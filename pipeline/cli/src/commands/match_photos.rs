@@ -68,6 +68,7 @@ struct MatchReport {
     summary: MatchSummary,
     unreadable: Vec<String>,
     database: PathBuf,
+    timings: Timings,
 }
 
 /// The photo files of a folder, sorted by name.
@@ -99,6 +100,19 @@ pub struct Matched {
     pub given: Option<Intrinsics>,
     /// Where database.db was written.
     pub database: PathBuf,
+    /// Wall time of each step.
+    pub timings: Timings,
+}
+
+/// Wall time in seconds of each step, for benchmarks.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Timings {
+    /// Reading photos and finding features.
+    pub features: f64,
+    /// Pair selection, matching and verification.
+    pub matching: f64,
+    /// Mapping and bundle adjustment (`reconstruct` only).
+    pub mapping: f64,
 }
 
 /// Finds features, matches and verifies the photos of `args.image_dir`
@@ -115,6 +129,7 @@ pub fn match_folder(args: &MatchArgs, bars: &Bars) -> Result<Matched> {
     if files.len() < 2 {
         bail!("{} holds {} photos: matching needs at least two", args.image_dir.display(), files.len());
     }
+    let started = std::time::Instant::now();
     let sift =
         SiftOptions { max_features: args.max_features, max_image_size: args.max_image_size, ..Default::default() };
     bars.start("features", files.len() as u64);
@@ -144,14 +159,17 @@ pub fn match_folder(args: &MatchArgs, bars: &Bars) -> Result<Matched> {
         verify: VerifyOptions { guided: args.guided, ..Default::default() },
         ..Default::default()
     };
+    let features_done = started.elapsed().as_secs_f64();
     let front = run_front_end(&photos, &features, given.as_ref(), &options, bars);
+    let timings =
+        Timings { features: features_done, matching: started.elapsed().as_secs_f64() - features_done, mapping: 0.0 };
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let database = args.out_dir.join("database.db");
     let temp = temp_sibling(&database);
     write_front_end(&temp, &photos, &features, &front).with_context(|| format!("cannot write {}", temp.display()))?;
     std::fs::rename(&temp, &database)?;
     sync_parent(&database)?;
-    Ok(Matched { photos, features, unreadable, front, given, database })
+    Ok(Matched { photos, features, unreadable, front, given, database, timings })
 }
 
 /// Runs `heritage match`.
@@ -162,6 +180,7 @@ pub fn run(args: MatchArgs) -> Result<ExitCode> {
         summary: matched.front.summary(&matched.features),
         unreadable: matched.unreadable,
         database: matched.database,
+        timings: matched.timings,
     };
     let summary = &report.summary;
     if args.json {

@@ -12,7 +12,7 @@ use heritage_sfm::output::{Inputs, write_model_files};
 use heritage_sfm::sparse::sparse;
 use serde::Serialize;
 
-use super::match_photos::{MatchArgs, match_folder};
+use super::match_photos::{MatchArgs, Timings, match_folder};
 use super::print_json;
 use crate::progress::Bars;
 
@@ -24,6 +24,7 @@ pub const MODEL_DIR: &str = "model";
 struct ReconstructReport<'a> {
     model: std::path::PathBuf,
     frame: Option<&'a Frame>,
+    timings: Timings,
     #[serde(flatten)]
     coverage: &'a Coverage,
 }
@@ -32,7 +33,9 @@ struct ReconstructReport<'a> {
 pub fn run(args: MatchArgs) -> Result<ExitCode> {
     let bars = Bars::new(!args.json);
     let matched = match_folder(&args, &bars)?;
+    let started = std::time::Instant::now();
     let result = sparse(&matched.photos, &matched.features, &matched.front, matched.given.is_some(), &bars);
+    let timings = Timings { mapping: started.elapsed().as_secs_f64(), ..matched.timings };
     let inputs = Inputs { photos: &matched.photos, features: &matched.features, front: &matched.front };
     let model_dir = args.out_dir.join(MODEL_DIR);
     let temp = temp_sibling(&model_dir);
@@ -40,7 +43,8 @@ pub fn run(args: MatchArgs) -> Result<ExitCode> {
     write_model_files(&temp, &inputs, &result).with_context(|| format!("cannot write {}", temp.display()))?;
     commit_dir(&temp, &model_dir)?;
     if args.json {
-        print_json(&ReconstructReport { model: model_dir, frame: result.frames.first(), coverage: &result.coverage })?;
+        let frame = result.frames.first();
+        print_json(&ReconstructReport { model: model_dir, frame, timings, coverage: &result.coverage })?;
     } else {
         print!("{}", result.coverage.to_text());
         match result.frames.first() {

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Scaling of `heritage reconstruct` with the number of photos: synthetic
+# sites of 50, 100, 200 and 300 photos (640x427, seeded), time per step
+# (features, matching, mapping), pairs matched, photos registered and the
+# error against the exact truth. Matching and mapping should grow no
+# faster than about n log n; the last columns divide each time by n log n,
+# relative to the first row.
+#
+# usage: bench/scaling.sh [SIZES...]   (needs python3 with numpy, sqlite3, /usr/bin/time)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/common.sh
+start_bench python3 sqlite3 /usr/bin/time
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(50 100 200 300)
+for n in "${sizes[@]}"; do
+  "$bin" synth "$WORK/site-$n" --photos "$n" --size 640x427 --seed 3 > /dev/null
+  /usr/bin/time -v -o "$WORK/time-$n.txt" "$bin" reconstruct "$WORK/site-$n/photos" "$WORK/out-$n" --json \
+    > "$WORK/report-$n.json" 2> /dev/null || true
+  python3 bench/model_error.py "$WORK/out-$n/model/sparse/0" "$WORK/site-$n/truth" > "$WORK/error-$n.txt" || true
+  sqlite3 "$WORK/out-$n/database.db" "SELECT count(*) FROM matches" > "$WORK/pairs-$n.txt" 2> /dev/null || echo "-" > "$WORK/pairs-$n.txt"
+done
+python3 - "$WORK" "${sizes[@]}" <<'PY'
+import json, math, re, sys
+work, sizes = sys.argv[1], [int(n) for n in sys.argv[2:]]
+print(f"\nScaling of heritage reconstruct (synthetic site, 640x427, {open('/proc/cpuinfo').read().count('processor')} cores)")
+head = ("photos", "features s", "matching s", "mapping s", "total s", "MiB", "pairs", "registered", "rot deg", "match/nlogn", "map/nlogn")
+print("%7s %11s %11s %10s %8s %6s %7s %11s %8s %12s %10s" % head)
+base = None
+for n in sizes:
+    report = json.load(open(f"{work}/report-{n}.json"))
+    t = report["timings"]
+    time_txt = open(f"{work}/time-{n}.txt").read()
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", time_txt).group(1)) / 1024
+    err = open(f"{work}/error-{n}.txt").read()
+    rot = re.search(r"rot_median_deg: ([\d.]+)", err)
+    nlogn = n * math.log(n)
+    if base is None:
+        base = (t["matching"] / nlogn, t["mapping"] / nlogn)
+    total = t["features"] + t["matching"] + t["mapping"]
+    print("%7d %11.1f %11.1f %10.1f %8.1f %6.0f %7s %11s %8s %12.2f %10.2f" % (
+        n, t["features"], t["matching"], t["mapping"], total, rss, open(f"{work}/pairs-{n}.txt").read().strip(),
+        f"{report['registered']}/{n}", rot.group(1) if rot else "-",
+        t["matching"] / nlogn / base[0], t["mapping"] / nlogn / base[1]))
+print("(match/nlogn, map/nlogn: time / (n ln n), relative to the first row; about 1 or less is n log n or better)")
+PY

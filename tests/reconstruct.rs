@@ -1,0 +1,79 @@
+//! `heritage reconstruct` end to end on the synthetic site: every photo
+//! registered, cameras within 0.1 degree and 0.2 % of the scene of the
+//! truth, the model in east-north-up metres by GPS, and every file of
+//! the model folder readable.
+
+mod support;
+
+use heritage_sfm::similarity::umeyama;
+use nalgebra::{Matrix3, Vector3};
+use support::*;
+
+/// Photos and size of the set: a ring dense enough that neighbours
+/// overlap well, small enough for CI.
+const PHOTOS: &str = "36";
+const SIZE: &str = "1600x1067";
+
+/// Angle in degrees between two rotations given as rows.
+fn angle_between(a: &Matrix3<f64>, b: &Matrix3<f64>) -> f64 {
+    (((a.transpose() * b).trace() - 1.0) / 2.0).clamp(-1.0, 1.0).acos().to_degrees()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+#[test]
+fn the_synthetic_site_reconstructs_to_its_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    heritage_json(dir.path(), &["synth", set.to_str().unwrap(), "--photos", PHOTOS, "--size", SIZE, "--seed", "11"]);
+    let out = dir.path().join("out");
+    let report =
+        heritage_json(dir.path(), &["reconstruct", set.join("photos").to_str().unwrap(), out.to_str().unwrap()]);
+    let n: usize = PHOTOS.parse().unwrap();
+    assert_eq!(report["registered"], n, "{report:#}");
+    assert_eq!(report["frame"]["kind"], "east_north_up");
+    assert!(report["frame"]["rms_error"].as_f64().unwrap() < 0.1, "{}", report["frame"]);
+
+    let model = out.join("model");
+    let found = colmap_poses(&std::fs::read_to_string(model.join("sparse/0/images.txt")).unwrap());
+    let truth = colmap_poses(&std::fs::read_to_string(set.join("truth/images.txt")).unwrap());
+    assert_eq!(found.len(), n);
+    let centres = |poses: &std::collections::BTreeMap<String, Pose>| -> Vec<Vector3<f64>> {
+        poses.values().map(|(_, c)| Vector3::from(*c)).collect()
+    };
+    let (a, b) = (centres(&found), centres(&truth));
+    let s = umeyama(&a, &b).unwrap();
+    // GPS already put the model in metres, north up: the alignment left
+    // is a shift (the GPS origin), not a turn or a scaling.
+    assert!((s.scale - 1.0).abs() < 0.01, "scale {}", s.scale);
+    assert!(angle_between(s.rotation.matrix(), &Matrix3::identity()) < 0.5);
+    let rows = |r: &[[f64; 3]; 3]| Matrix3::from_fn(|i, j| r[i][j]);
+    let mut rotation_errors = Vec::new();
+    let mut centre_errors = Vec::new();
+    for (((name, (r, _)), ca), cb) in found.iter().zip(&a).zip(&b) {
+        assert_eq!(name, truth.keys().nth(rotation_errors.len()).unwrap());
+        let aligned = rows(r) * s.rotation.matrix().transpose();
+        rotation_errors.push(angle_between(&aligned, &rows(&truth[name].0)));
+        centre_errors.push((s.apply(ca) - cb).norm());
+    }
+    let extent = b.iter().map(|p| b.iter().map(|q| (p - q).norm()).fold(0.0, f64::max)).fold(0.0, f64::max);
+    let (rotation, centre) = (median(rotation_errors), median(centre_errors));
+    eprintln!("median rotation error {rotation:.4} deg, centre error {centre:.4} m of {extent:.1} m");
+    assert!(rotation < 0.1, "rotation error {rotation} deg");
+    assert!(centre < 0.002 * extent, "centre error {centre} m of {extent} m");
+
+    // The other files: PLY header, glTF that the gltf crate reads, the tour, the report.
+    let ply = std::fs::read(model.join("points.ply")).unwrap();
+    assert!(ply.starts_with(b"ply\nformat binary_little_endian 1.0\n"));
+    let (document, _, _) = gltf::import(model.join("model.glb")).unwrap();
+    let modes: Vec<_> = document.meshes().flat_map(|m| m.primitives().map(|p| p.mode())).collect();
+    assert_eq!(modes, [gltf::mesh::Mode::Points, gltf::mesh::Mode::Lines]);
+    let tour: serde_json::Value = serde_json::from_slice(&std::fs::read(model.join("tour.json")).unwrap()).unwrap();
+    assert_eq!(tour["photos"].as_array().unwrap().len(), n);
+    assert!(tour["photos"].as_array().unwrap().iter().all(|p| !p["neighbours"].as_array().unwrap().is_empty()));
+    let text = std::fs::read_to_string(model.join("coverage.txt")).unwrap();
+    assert!(text.starts_with(&format!("Đã dựng {n} / {n} ảnh")), "{text}");
+}
