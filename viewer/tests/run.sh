@@ -28,6 +28,9 @@ h ingest "$scratch/two" --site dinh-bi-mat
 h build
 h publish --out "$scratch/root" --base-url http://127.0.0.1
 h publish --out "$scratch/host/sub/path" --base-url http://127.0.0.1/sub/path
+# The demo site's 3D model, as published, through the Khronos validator
+# (installed by tests/run.sh).
+node tests/gltf/validate.mjs "$scratch/root/sites/nha-tong-than-mo-phong/model/model.glb" > /dev/null
 
 # serve DIR NAME: starts `heritage serve` on a free port; prints its URL
 # once it listens (read from a FIFO, so there is no polling).

@@ -8,7 +8,7 @@
 //! `d = 1 + k1 r² + k2 r⁴`. Rotations are updated on the left,
 //! `R ← exp([ω]ₓ) R`.
 
-use nalgebra::{DMatrix, DVector, Matrix2x3, Matrix3, Rotation3, SMatrix, Vector2, Vector3};
+use nalgebra::{DMatrix, DVector, Matrix2x3, Matrix3, Rotation3, SMatrix, SVector, Vector2, Vector3};
 use rayon::prelude::*;
 
 /// Intrinsics of one camera (RADIAL).
@@ -74,6 +74,8 @@ pub struct BaOptions {
     pub fixed_images: Vec<usize>,
     /// Stop when the cost falls by less than this share in an iteration.
     pub tolerance: f64,
+    /// How the reduced camera system is solved.
+    pub solver: Solver,
 }
 
 impl Default for BaOptions {
@@ -84,6 +86,7 @@ impl Default for BaOptions {
             refine_intrinsics: true,
             fixed_images: vec![0],
             tolerance: 1e-10,
+            solver: Solver::Auto,
         }
     }
 }
@@ -145,12 +148,26 @@ struct Linearised {
     d_point: Matrix2x3<f64>,
 }
 
-/// What one point contributes: its 3x3 block `V`, its gradient and, per
-/// observation, the camera-by-point block `W` (pose then intrinsics rows).
+/// One observation linearised and robustly weighted (Jacobians and
+/// residual multiplied by the square root of its Huber weight), with where
+/// its camera parameters sit in the reduced system.
+struct WeightedObservation {
+    /// Camera-side Jacobian, pose then intrinsics columns.
+    jc: SMatrix<f64, 2, 9>,
+    /// Point Jacobian.
+    jp: Matrix2x3<f64>,
+    /// Residual.
+    residual: Vector2<f64>,
+    /// Offsets and kinds of its variable camera blocks.
+    blocks: Vec<(usize, usize)>,
+}
+
+/// What one point contributes: its damped, inverted 3x3 block `V⁻¹`, its
+/// gradient and its observations.
 struct PointTerms {
-    v: Matrix3<f64>,
+    v_inverse: Matrix3<f64>,
     gradient: Vector3<f64>,
-    w: Vec<(usize, SMatrix<f64, 9, 3>)>,
+    observations: Vec<WeightedObservation>,
 }
 
 /// Rows of the stacked camera Jacobian that a block kind owns: pose (0)
@@ -229,127 +246,339 @@ fn camera_blocks(layout: &Layout, problem: &Problem, o: &Observation) -> Vec<(us
     blocks
 }
 
+/// The camera parameters of `blocks` gathered from `x` into the 9 local
+/// slots (pose then intrinsics; zeros where fixed).
+fn gather(blocks: &[(usize, usize)], x: &[f64]) -> SVector<f64, 9> {
+    let mut local = SVector::<f64, 9>::zeros();
+    for &(at, kind) in blocks {
+        let (r0, n) = span(kind);
+        for i in 0..n {
+            local[r0 + i] = x[at + i];
+        }
+    }
+    local
+}
+
+/// Adds the 9 local values of `blocks` into `y`.
+fn scatter(blocks: &[(usize, usize)], local: &SVector<f64, 9>, y: &mut [f64]) {
+    for &(at, kind) in blocks {
+        let (r0, n) = span(kind);
+        for i in 0..n {
+            y[at + i] += local[r0 + i];
+        }
+    }
+}
+
+/// Sum of two vectors of the same length (for parallel reductions).
+fn add(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
+    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+    a
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Above this many camera parameters (about 500 photos) `Solver::Auto`
+/// solves the reduced system by conjugate gradients without forming it:
+/// a dense factorisation grows with the cube of the cameras.
+const DENSE_LIMIT: usize = 3000;
+/// Most conjugate-gradient iterations per step.
+const MAX_CG_ITERATIONS: usize = 200;
+/// Conjugate gradients stop when the residual has fallen by this factor
+/// (an inexact step is enough: Levenberg-Marquardt checks each step).
+const CG_TOLERANCE: f64 = 1e-3;
+
+/// How the reduced camera system is solved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Solver {
+    /// Dense Cholesky up to about 500 photos, conjugate gradients beyond.
+    #[default]
+    Auto,
+    /// Form the reduced system and factor it.
+    Dense,
+    /// Conjugate gradients with a block-Jacobi preconditioner, matrix-free.
+    Iterative,
+}
+
+/// The problem linearised at the current estimate with damping `lambda`:
+/// per point its terms, the reduced right-hand side `b`, and the diagonal
+/// of the camera block `U` (which the damping scales).
+struct Linearisation {
+    points: Vec<PointTerms>,
+    rhs: Vec<f64>,
+    u_diagonal: Vec<f64>,
+    lambda: f64,
+}
+
+/// The terms of point `j`, seen by observations `ks`.
+fn point_terms(
+    problem: &Problem,
+    layout: &Layout,
+    j: usize,
+    ks: &[usize],
+    huber: Option<f64>,
+    lambda: f64,
+) -> PointTerms {
+    let mut v = Matrix3::zeros();
+    let mut gradient = Vector3::zeros();
+    let mut observations = Vec::with_capacity(ks.len());
+    for &k in ks {
+        let o = &problem.observations[k];
+        let image = &problem.images[o.image];
+        let Some(l) = linearise(&problem.cameras[image.camera], image, &problem.points[j], &o.xy) else { continue };
+        let root = robust(l.residual.norm_squared(), huber).0.sqrt();
+        let mut jc = SMatrix::<f64, 2, 9>::zeros();
+        jc.fixed_view_mut::<2, 6>(0, 0).copy_from(&(l.d_pose * root));
+        jc.fixed_view_mut::<2, 3>(0, 6).copy_from(&(l.d_intrinsics * root));
+        let (jp, residual) = (l.d_point * root, l.residual * root);
+        v += jp.transpose() * jp;
+        gradient += jp.transpose() * residual;
+        observations.push(WeightedObservation { jc, jp, residual, blocks: camera_blocks(layout, problem, o) });
+    }
+    for i in 0..3 {
+        v[(i, i)] = v[(i, i)] * (1.0 + lambda) + 1e-12;
+    }
+    PointTerms { v_inverse: v.try_inverse().unwrap_or_else(Matrix3::zeros), gradient, observations }
+}
+
+fn linearise_problem(
+    problem: &Problem,
+    layout: &Layout,
+    by_point: &[Vec<usize>],
+    huber: Option<f64>,
+    lambda: f64,
+) -> Linearisation {
+    let points: Vec<PointTerms> =
+        by_point.par_iter().enumerate().map(|(j, ks)| point_terms(problem, layout, j, ks, huber, lambda)).collect();
+    let n = layout.size;
+    let (rhs, u_diagonal) = points
+        .par_iter()
+        .fold(
+            || (vec![0.0; n], vec![0.0; n]),
+            |(mut rhs, mut diagonal), terms| {
+                // b = -g_c + W V⁻¹ g_p, observation by observation.
+                let q = terms.v_inverse * terms.gradient;
+                for o in &terms.observations {
+                    let local = o.jc.transpose() * (o.jp * q - o.residual);
+                    scatter(&o.blocks, &local, &mut rhs);
+                    let squares = SVector::<f64, 9>::from_fn(|c, _| o.jc.column(c).norm_squared());
+                    scatter(&o.blocks, &squares, &mut diagonal);
+                }
+                (rhs, diagonal)
+            },
+        )
+        .reduce(|| (vec![0.0; n], vec![0.0; n]), |a, b| (add(a.0, b.0), add(a.1, b.1)));
+    Linearisation { points, rhs, u_diagonal, lambda }
+}
+
+impl Linearisation {
+    /// Damping added to the diagonal of `U`.
+    fn damping(&self, i: usize) -> f64 {
+        self.lambda * self.u_diagonal[i] + 1e-12
+    }
+
+    /// The reduced system formed and factored; `None` if not positive definite.
+    fn solve_dense(&self, n: usize) -> Option<Vec<f64>> {
+        let mut s = DMatrix::<f64>::zeros(n, n);
+        let mut add_block = |rows: &[(usize, usize)], cols: &[(usize, usize)], m: &SMatrix<f64, 9, 9>| {
+            for &(at_a, kind_a) in rows {
+                let (ra, na) = span(kind_a);
+                for &(at_b, kind_b) in cols {
+                    let (rb, nb) = span(kind_b);
+                    for i in 0..na {
+                        for j in 0..nb {
+                            s[(at_a + i, at_b + j)] += m[(ra + i, rb + j)];
+                        }
+                    }
+                }
+            }
+        };
+        for terms in &self.points {
+            let w: Vec<SMatrix<f64, 9, 3>> = terms.observations.iter().map(|o| o.jc.transpose() * o.jp).collect();
+            for (a, oa) in terms.observations.iter().enumerate() {
+                add_block(&oa.blocks, &oa.blocks, &(oa.jc.transpose() * oa.jc));
+                let left = w[a] * terms.v_inverse;
+                for (b, ob) in terms.observations.iter().enumerate() {
+                    add_block(&oa.blocks, &ob.blocks, &(-(left * w[b].transpose())));
+                }
+            }
+        }
+        for i in 0..n {
+            s[(i, i)] += self.damping(i);
+        }
+        s.cholesky().map(|c| c.solve(&DVector::from_column_slice(&self.rhs)).as_slice().to_vec())
+    }
+
+    /// `S x` without forming `S`: `U x - W V⁻¹ Wᵀ x`, point by point.
+    fn multiply(&self, x: &[f64]) -> Vec<f64> {
+        let n = x.len();
+        let mut y = self
+            .points
+            .par_iter()
+            .fold(
+                || vec![0.0; n],
+                |mut y, terms| {
+                    let projected: Vec<Vector2<f64>> =
+                        terms.observations.iter().map(|o| o.jc * gather(&o.blocks, x)).collect();
+                    let z: Vector3<f64> =
+                        terms.observations.iter().zip(&projected).map(|(o, r)| o.jp.transpose() * r).sum();
+                    let q = terms.v_inverse * z;
+                    for (o, r) in terms.observations.iter().zip(&projected) {
+                        scatter(&o.blocks, &(o.jc.transpose() * (r - o.jp * q)), &mut y);
+                    }
+                    y
+                },
+            )
+            .reduce(|| vec![0.0; n], add);
+        for (i, yi) in y.iter_mut().enumerate() {
+            *yi += self.damping(i) * x[i];
+        }
+        y
+    }
+
+    /// The inverses of the diagonal blocks of `S` (6x6 per pose, 3x3 per
+    /// camera's intrinsics), as (offset, inverse).
+    fn block_jacobi(&self, layout: &Layout) -> Vec<(usize, DMatrix<f64>)> {
+        let starts: Vec<(usize, usize)> = layout
+            .pose
+            .iter()
+            .flatten()
+            .map(|&at| (at, POSE))
+            .chain(layout.intrinsics.iter().flatten().map(|&at| (at, INTRINSICS)))
+            .collect();
+        let mut index = vec![usize::MAX; layout.size];
+        for (b, &(at, _)) in starts.iter().enumerate() {
+            index[at] = b;
+        }
+        let zero = || starts.iter().map(|&(_, n)| DMatrix::<f64>::zeros(n, n)).collect::<Vec<_>>();
+        let blocks = self
+            .points
+            .par_iter()
+            .fold(zero, |mut blocks, terms| {
+                // Per block this point touches: its part of W, summed.
+                let mut w: Vec<(usize, usize, SMatrix<f64, 9, 3>)> = Vec::new();
+                for o in &terms.observations {
+                    let u = o.jc.transpose() * o.jc;
+                    let wo = o.jc.transpose() * o.jp;
+                    for &(at, kind) in &o.blocks {
+                        let (r0, n) = span(kind);
+                        let block = &mut blocks[index[at]];
+                        for i in 0..n {
+                            for j in 0..n {
+                                block[(i, j)] += u[(r0 + i, r0 + j)];
+                            }
+                        }
+                        match w.iter_mut().find(|(a, _, _)| *a == at) {
+                            Some(entry) => entry.2 += wo,
+                            None => w.push((at, kind, wo)),
+                        }
+                    }
+                }
+                for (at, kind, wb) in w {
+                    let (r0, n) = span(kind);
+                    let product = wb * terms.v_inverse * wb.transpose();
+                    let block = &mut blocks[index[at]];
+                    for i in 0..n {
+                        for j in 0..n {
+                            block[(i, j)] -= product[(r0 + i, r0 + j)];
+                        }
+                    }
+                }
+                blocks
+            })
+            .reduce(zero, |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                a
+            });
+        starts
+            .iter()
+            .zip(blocks)
+            .map(|(&(at, n), mut block)| {
+                for i in 0..n {
+                    block[(i, i)] += self.damping(at + i);
+                }
+                let inverse = block.clone().cholesky().map(|c| c.inverse()).unwrap_or_else(|| {
+                    DMatrix::from_diagonal(&block.diagonal().map(|d| if d > 0.0 { 1.0 / d } else { 0.0 }))
+                });
+                (at, inverse)
+            })
+            .collect()
+    }
+
+    /// Preconditioned conjugate gradients on the reduced system.
+    fn solve_iterative(&self, layout: &Layout) -> Vec<f64> {
+        let preconditioner = self.block_jacobi(layout);
+        let precondition = |r: &[f64]| {
+            let mut z = vec![0.0; r.len()];
+            for (at, inverse) in &preconditioner {
+                let n = inverse.nrows();
+                let local = inverse * DVector::from_column_slice(&r[*at..at + n]);
+                z[*at..at + n].copy_from_slice(local.as_slice());
+            }
+            z
+        };
+        let mut x = vec![0.0; self.rhs.len()];
+        let mut r = self.rhs.clone();
+        let mut z = precondition(&r);
+        let mut p = z.clone();
+        let mut rz = dot(&r, &z);
+        let target = CG_TOLERANCE * dot(&self.rhs, &self.rhs).sqrt();
+        for _ in 0..MAX_CG_ITERATIONS {
+            let q = self.multiply(&p);
+            let curvature = dot(&p, &q);
+            if curvature <= 0.0 {
+                break;
+            }
+            let alpha = rz / curvature;
+            x.iter_mut().zip(&p).for_each(|(xi, pi)| *xi += alpha * pi);
+            r.iter_mut().zip(&q).for_each(|(ri, qi)| *ri -= alpha * qi);
+            if dot(&r, &r).sqrt() <= target {
+                break;
+            }
+            z = precondition(&r);
+            let rz_next = dot(&r, &z);
+            let beta = rz_next / rz;
+            rz = rz_next;
+            p.iter_mut().zip(&z).for_each(|(pi, zi)| *pi = zi + beta * *pi);
+        }
+        x
+    }
+}
+
 /// Adjusts `problem` in place.
 pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
     let layout = Layout::new(problem, options);
-    let n_points = problem.points.len();
-    let mut by_point: Vec<Vec<usize>> = vec![Vec::new(); n_points];
+    let mut by_point: Vec<Vec<usize>> = vec![Vec::new(); problem.points.len()];
     for (k, o) in problem.observations.iter().enumerate() {
         by_point[o.point].push(k);
     }
+    let dense = match options.solver {
+        Solver::Auto => layout.size <= DENSE_LIMIT,
+        Solver::Dense => true,
+        Solver::Iterative => false,
+    };
     let (initial_cost, _) = cost(problem, options.huber);
     let mut current = initial_cost;
     let mut lambda = 1e-4;
     let mut iterations = 0;
     for _ in 0..options.max_iterations {
         iterations += 1;
-        // Per point: V, g_p and the W blocks; all camera-side terms go
-        // into the dense reduced system S δc = b.
-        let mut s = DMatrix::<f64>::zeros(layout.size, layout.size);
-        let mut b = DVector::<f64>::zeros(layout.size);
-        let mut point_terms: Vec<PointTerms> = Vec::with_capacity(n_points);
-        for (j, observations) in by_point.iter().enumerate() {
-            let mut v = Matrix3::zeros();
-            let mut g_p = Vector3::zeros();
-            let mut w_blocks: Vec<(usize, SMatrix<f64, 9, 3>)> = Vec::new();
-            for &k in observations {
-                let o = &problem.observations[k];
-                let image = &problem.images[o.image];
-                let Some(Linearised { residual: r, d_pose: j_pose, d_intrinsics: j_intr, d_point: j_point }) =
-                    linearise(&problem.cameras[image.camera], image, &problem.points[j], &o.xy)
-                else {
-                    continue;
-                };
-                let (w, _) = robust(r.norm_squared(), options.huber);
-                v += w * j_point.transpose() * j_point;
-                g_p += w * j_point.transpose() * r;
-                // The observation's camera-side Jacobian, stacked pose then
-                // intrinsics (9 columns), with the offsets it owns.
-                let mut j_cam = SMatrix::<f64, 2, 9>::zeros();
-                j_cam.fixed_view_mut::<2, 6>(0, 0).copy_from(&j_pose);
-                j_cam.fixed_view_mut::<2, 3>(0, 6).copy_from(&j_intr);
-                let blocks = camera_blocks(&layout, problem, o);
-                let u_local = w * j_cam.transpose() * j_cam;
-                let g_local = w * j_cam.transpose() * r;
-                for &(at_a, kind_a) in &blocks {
-                    let (ra, na) = span(kind_a);
-                    for i in 0..na {
-                        b[at_a + i] -= g_local[ra + i];
-                    }
-                    for &(at_b, kind_b) in &blocks {
-                        let (rb, nb) = span(kind_b);
-                        for i in 0..na {
-                            for jj in 0..nb {
-                                s[(at_a + i, at_b + jj)] += u_local[(ra + i, rb + jj)];
-                            }
-                        }
-                    }
-                }
-                w_blocks.push((k, w * j_cam.transpose() * j_point));
-            }
-            point_terms.push(PointTerms { v, gradient: g_p, w: w_blocks });
-        }
-        // Damping (Marquardt: scaled by the diagonal) on both sides.
-        for i in 0..layout.size {
-            s[(i, i)] *= 1.0 + lambda;
-            s[(i, i)] += 1e-12;
-        }
-        let mut v_inverses = Vec::with_capacity(n_points);
-        for PointTerms { v, gradient: g_p, w: w_blocks } in &point_terms {
-            let mut v = *v;
-            for i in 0..3 {
-                v[(i, i)] = v[(i, i)] * (1.0 + lambda) + 1e-12;
-            }
-            let v_inv = v.try_inverse().unwrap_or_else(Matrix3::zeros);
-            // S -= W V⁻¹ Wᵀ and b -= W V⁻¹ (-g_p), pair by pair.
-            for (ka, wa) in w_blocks {
-                let oa = &problem.observations[*ka];
-                let left = wa * v_inv;
-                let blocks_a = camera_blocks(&layout, problem, oa);
-                let correction = left * (-g_p);
-                for &(at_a, kind_a) in &blocks_a {
-                    let (ra, na) = span(kind_a);
-                    for i in 0..na {
-                        b[at_a + i] -= correction[ra + i];
-                    }
-                }
-                for (kb, wb) in w_blocks {
-                    let ob = &problem.observations[*kb];
-                    let product = left * wb.transpose();
-                    for &(at_a, kind_a) in &blocks_a {
-                        let (ra, na) = span(kind_a);
-                        for &(at_b, kind_b) in &camera_blocks(&layout, problem, ob) {
-                            let (rb, nb) = span(kind_b);
-                            for i in 0..na {
-                                for jj in 0..nb {
-                                    s[(at_a + i, at_b + jj)] -= product[(ra + i, rb + jj)];
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            v_inverses.push(v_inv);
-        }
-        let Some(delta_c) = s.cholesky().map(|c| c.solve(&b)) else {
+        let linear = linearise_problem(problem, &layout, &by_point, options.huber, lambda);
+        let delta_c = if dense { linear.solve_dense(layout.size) } else { Some(linear.solve_iterative(&layout)) };
+        let Some(delta_c) = delta_c else {
             lambda *= 10.0;
             continue;
         };
         // Back-substitute the points: δp = V⁻¹ (-g_p - Wᵀ δc).
         let mut candidate = problem.clone();
-        for (j, terms) in point_terms.iter().enumerate() {
+        candidate.points.par_iter_mut().zip(&linear.points).for_each(|(point, terms)| {
             let mut rhs = -terms.gradient;
-            for (k, w) in &terms.w {
-                let o = &problem.observations[*k];
-                for &(at, kind) in &camera_blocks(&layout, problem, o) {
-                    let (r0, n) = span(kind);
-                    for i in 0..n {
-                        rhs -= w.row(r0 + i).transpose() * delta_c[at + i];
-                    }
-                }
+            for o in &terms.observations {
+                rhs -= o.jp.transpose() * (o.jc * gather(&o.blocks, &delta_c));
             }
-            candidate.points[j] += v_inverses[j] * rhs;
-        }
+            *point += terms.v_inverse * rhs;
+        });
         for (i, image) in candidate.images.iter_mut().enumerate() {
             if let Some(at) = layout.pose[i] {
                 let omega = Vector3::new(delta_c[at], delta_c[at + 1], delta_c[at + 2]);
