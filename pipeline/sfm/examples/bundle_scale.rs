@@ -44,8 +44,8 @@ fn main() {
     for (j, p) in truth.iter().enumerate() {
         let first = (p.x - 2.0).ceil().max(0.0) as usize;
         let last = ((p.x + 2.0).floor() as usize).min(cameras - 1);
-        for i in first..=last {
-            let c = images[i].rotation * p + images[i].translation;
+        for (i, image) in images.iter().enumerate().take(last + 1).skip(first) {
+            let c = image.rotation * p + image.translation;
             let xy = [
                 camera.focal * c.x / c.z + camera.cx + 0.5 * noise.next(),
                 camera.focal * c.y / c.z + camera.cy + 0.5 * noise.next(),
