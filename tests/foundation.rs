@@ -410,3 +410,13 @@ fn a_killed_ingest_is_finished_by_the_next_run() {
         heritage_archive::fixity::list_files(&archive.join("sites/nha-tong-than/photosets/lan-1/originals")).unwrap();
     assert_eq!(originals.len(), total as usize);
 }
+
+#[test]
+fn help_teaches_more_than_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["ingest", "verify", "build", "publish", "serve", "tile", "match", "reconstruct", "synth", "demo"] {
+        let short = heritage_ok(dir.path(), &[command, "-h"]);
+        let long = heritage_ok(dir.path(), &[command, "--help"]);
+        assert!(long.lines().count() > short.lines().count() + 3, "{command} --help adds nothing:\n{long}");
+    }
+}

@@ -15,6 +15,7 @@ use heritage_imaging::read_exif;
 use heritage_sfm::database::{read_front_end, write_front_end};
 use heritage_sfm::features::photo_features;
 use heritage_sfm::frontend::{FrontEndOptions, PhotoInfo, run_front_end};
+use heritage_sfm::mapper::MapperOptions;
 pub use heritage_sfm::output::{GLB_FILE, TOUR_FILE};
 use heritage_sfm::output::{Inputs, write_model_files};
 use heritage_sfm::sift::{Features, SiftOptions};
@@ -164,7 +165,7 @@ impl SparseStage {
         let entry = self.matches.cache.entry(Stage::name(&self.matches), &self.matches.site_key(photos));
         let front = read_front_end(&entry.join(DATABASE_FILE))
             .with_context(|| format!("the matches of {} are missing: run the build again", entry.display()))?;
-        let result = sparse(&infos, &features, &front, false, &NoProgress);
+        let result = sparse(&infos, &features, &front, &MapperOptions::default(), &NoProgress);
         write_model_files(out, &Inputs { photos: &infos, features: &features, front: &front }, &result)?;
         Ok(())
     }

@@ -54,26 +54,36 @@ enum Command {
     #[command(subcommand)]
     Site(commands::site::SiteCommand),
     /// Check a folder of photos and copy the good ones into a site.
+    #[command(long_about = commands::ingest::INGEST_HELP)]
     Ingest(commands::ingest::IngestArgs),
     /// Recompute every original's SHA-256 and compare with its manifest.
+    #[command(long_about = commands::verify::VERIFY_HELP)]
     Verify(commands::verify::VerifyArgs),
     /// Show sites, photo sets, photo counts, build progress and publishing.
     Status(commands::status::StatusArgs),
-    /// Make what is missing: thumbnails, previews, deep-zoom tiles, features, matches.
+    /// Make what is missing: thumbnails, previews, deep-zoom tiles, features, matches, 3D models.
+    #[command(long_about = commands::build::BUILD_HELP)]
     Build(commands::build::BuildArgs),
     /// Write the static website of the published sites.
+    #[command(long_about = commands::publish::PUBLISH_HELP)]
     Publish(commands::publish::PublishArgs),
     /// Preview the published website on this computer.
+    #[command(long_about = commands::publish::SERVE_HELP)]
     Serve(commands::publish::ServeArgs),
     /// Cut images into deep-zoom pyramids (DZI and IIIF level 0).
+    #[command(long_about = commands::tile::TILE_HELP)]
     Tile(commands::tile::TileArgs),
     /// Find and match features in a folder of photos (a COLMAP database).
+    #[command(long_about = commands::match_photos::MATCH_HELP)]
     Match(commands::match_photos::MatchArgs),
-    /// Cameras and a sparse 3D model from a folder of photos (COLMAP text).
-    Reconstruct(commands::match_photos::MatchArgs),
+    /// Cameras, a sparse 3D model and a coverage report from a folder of photos.
+    #[command(long_about = commands::reconstruct::RECONSTRUCT_HELP)]
+    Reconstruct(commands::reconstruct::ReconstructArgs),
     /// Render a synthetic heritage site with its ground truth.
+    #[command(long_about = commands::synth::SYNTH_HELP)]
     Synth(commands::synth::SynthArgs),
     /// Run everything on a synthetic site: render, ingest, build, publish, serve.
+    #[command(long_about = commands::demo::DEMO_HELP)]
     Demo(commands::demo::DemoArgs),
 }
 

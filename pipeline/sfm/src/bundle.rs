@@ -1,6 +1,6 @@
 //! Bundle adjustment: Levenberg-Marquardt over camera poses, intrinsics
-//! (focal length and radial k1, k2 per camera; the principal point stays
-//! fixed) and 3D points, with analytic Jacobians, the Schur complement on
+//! (focal length and radial k1, k2 per camera; the principal point too
+//! when asked) and 3D points, with analytic Jacobians, the Schur complement on
 //! the points (each point's 3x3 block is inverted on its own, so the
 //! system to solve has only the camera parameters), and a Huber loss.
 //!
@@ -70,6 +70,8 @@ pub struct BaOptions {
     pub huber: Option<f64>,
     /// Refine focal length and k1, k2 of every camera.
     pub refine_intrinsics: bool,
+    /// Refine the principal point too (with `refine_intrinsics`).
+    pub refine_principal_point: bool,
     /// Images whose pose stays fixed (at least one, to hold the frame).
     pub fixed_images: Vec<usize>,
     /// Stop when the cost falls by less than this share in an iteration.
@@ -84,6 +86,7 @@ impl Default for BaOptions {
             max_iterations: 50,
             huber: Some(4.0),
             refine_intrinsics: true,
+            refine_principal_point: false,
             fixed_images: vec![0],
             tolerance: 1e-10,
             solver: Solver::Auto,
@@ -104,14 +107,19 @@ pub struct BaReport {
     pub rms_error: f64,
 }
 
-/// Parameters of a pose (ω, t) and of intrinsics (f, k1, k2).
+/// Parameters of a pose (ω, t), of intrinsics (f, k1, k2) and of the
+/// principal point (cx, cy); one observation's camera-side Jacobian has
+/// `LOCAL` columns, in that order.
 const POSE: usize = 6;
 const INTRINSICS: usize = 3;
+const PRINCIPAL: usize = 2;
+const LOCAL: usize = POSE + INTRINSICS + PRINCIPAL;
 
 /// Where each image's and camera's parameters sit in the reduced system.
 struct Layout {
     pose: Vec<Option<usize>>,
     intrinsics: Vec<Option<usize>>,
+    principal: Vec<Option<usize>>,
     size: usize,
 }
 
@@ -126,15 +134,19 @@ impl Layout {
                 })
             })
             .collect();
-        let intrinsics = (0..problem.cameras.len())
-            .map(|_| {
-                options.refine_intrinsics.then(|| {
-                    size += INTRINSICS;
-                    size - INTRINSICS
+        let mut block = |wanted: bool, n: usize| {
+            (0..problem.cameras.len())
+                .map(|_| {
+                    wanted.then(|| {
+                        size += n;
+                        size - n
+                    })
                 })
-            })
-            .collect();
-        Layout { pose, intrinsics, size }
+                .collect()
+        };
+        let intrinsics = block(options.refine_intrinsics, INTRINSICS);
+        let principal = block(options.refine_intrinsics && options.refine_principal_point, PRINCIPAL);
+        Layout { pose, intrinsics, principal, size }
     }
 }
 
@@ -153,7 +165,7 @@ struct Linearised {
 /// its camera parameters sit in the reduced system.
 struct WeightedObservation {
     /// Camera-side Jacobian, pose then intrinsics columns.
-    jc: SMatrix<f64, 2, 9>,
+    jc: SMatrix<f64, 2, LOCAL>,
     /// Point Jacobian.
     jp: Matrix2x3<f64>,
     /// Residual.
@@ -170,10 +182,14 @@ struct PointTerms {
     observations: Vec<WeightedObservation>,
 }
 
-/// Rows of the stacked camera Jacobian that a block kind owns: pose (0)
-/// or intrinsics (1).
+/// Rows of the stacked camera Jacobian that a block kind owns: pose (0),
+/// intrinsics (1) or principal point (2).
 fn span(kind: usize) -> (usize, usize) {
-    if kind == 0 { (0, POSE) } else { (POSE, INTRINSICS) }
+    match kind {
+        0 => (0, POSE),
+        1 => (POSE, INTRINSICS),
+        _ => (POSE + INTRINSICS, PRINCIPAL),
+    }
 }
 
 /// Linearises one observation; `None` if the point is behind the camera.
@@ -240,16 +256,20 @@ fn camera_blocks(layout: &Layout, problem: &Problem, o: &Observation) -> Vec<(us
     if let Some(at) = layout.pose[o.image] {
         blocks.push((at, 0));
     }
-    if let Some(at) = layout.intrinsics[problem.images[o.image].camera] {
+    let camera = problem.images[o.image].camera;
+    if let Some(at) = layout.intrinsics[camera] {
         blocks.push((at, 1));
+    }
+    if let Some(at) = layout.principal[camera] {
+        blocks.push((at, 2));
     }
     blocks
 }
 
 /// The camera parameters of `blocks` gathered from `x` into the 9 local
 /// slots (pose then intrinsics; zeros where fixed).
-fn gather(blocks: &[(usize, usize)], x: &[f64]) -> SVector<f64, 9> {
-    let mut local = SVector::<f64, 9>::zeros();
+fn gather(blocks: &[(usize, usize)], x: &[f64]) -> SVector<f64, LOCAL> {
+    let mut local = SVector::<f64, LOCAL>::zeros();
     for &(at, kind) in blocks {
         let (r0, n) = span(kind);
         for i in 0..n {
@@ -260,7 +280,7 @@ fn gather(blocks: &[(usize, usize)], x: &[f64]) -> SVector<f64, 9> {
 }
 
 /// Adds the 9 local values of `blocks` into `y`.
-fn scatter(blocks: &[(usize, usize)], local: &SVector<f64, 9>, y: &mut [f64]) {
+fn scatter(blocks: &[(usize, usize)], local: &SVector<f64, LOCAL>, y: &mut [f64]) {
     for &(at, kind) in blocks {
         let (r0, n) = span(kind);
         for i in 0..n {
@@ -328,9 +348,12 @@ fn point_terms(
         let image = &problem.images[o.image];
         let Some(l) = linearise(&problem.cameras[image.camera], image, &problem.points[j], &o.xy) else { continue };
         let root = robust(l.residual.norm_squared(), huber).0.sqrt();
-        let mut jc = SMatrix::<f64, 2, 9>::zeros();
+        let mut jc = SMatrix::<f64, 2, LOCAL>::zeros();
         jc.fixed_view_mut::<2, 6>(0, 0).copy_from(&(l.d_pose * root));
-        jc.fixed_view_mut::<2, 3>(0, 6).copy_from(&(l.d_intrinsics * root));
+        jc.fixed_view_mut::<2, 3>(0, POSE).copy_from(&(l.d_intrinsics * root));
+        // The principal point moves the pixel one for one.
+        jc[(0, POSE + INTRINSICS)] = root;
+        jc[(1, POSE + INTRINSICS + 1)] = root;
         let (jp, residual) = (l.d_point * root, l.residual * root);
         v += jp.transpose() * jp;
         gradient += jp.transpose() * residual;
@@ -362,7 +385,7 @@ fn linearise_problem(
                 for o in &terms.observations {
                     let local = o.jc.transpose() * (o.jp * q - o.residual);
                     scatter(&o.blocks, &local, &mut rhs);
-                    let squares = SVector::<f64, 9>::from_fn(|c, _| o.jc.column(c).norm_squared());
+                    let squares = SVector::<f64, LOCAL>::from_fn(|c, _| o.jc.column(c).norm_squared());
                     scatter(&o.blocks, &squares, &mut diagonal);
                 }
                 (rhs, diagonal)
@@ -381,7 +404,7 @@ impl Linearisation {
     /// The reduced system formed and factored; `None` if not positive definite.
     fn solve_dense(&self, n: usize) -> Option<Vec<f64>> {
         let mut s = DMatrix::<f64>::zeros(n, n);
-        let mut add_block = |rows: &[(usize, usize)], cols: &[(usize, usize)], m: &SMatrix<f64, 9, 9>| {
+        let mut add_block = |rows: &[(usize, usize)], cols: &[(usize, usize)], m: &SMatrix<f64, LOCAL, LOCAL>| {
             for &(at_a, kind_a) in rows {
                 let (ra, na) = span(kind_a);
                 for &(at_b, kind_b) in cols {
@@ -395,7 +418,7 @@ impl Linearisation {
             }
         };
         for terms in &self.points {
-            let w: Vec<SMatrix<f64, 9, 3>> = terms.observations.iter().map(|o| o.jc.transpose() * o.jp).collect();
+            let w: Vec<SMatrix<f64, LOCAL, 3>> = terms.observations.iter().map(|o| o.jc.transpose() * o.jp).collect();
             for (a, oa) in terms.observations.iter().enumerate() {
                 add_block(&oa.blocks, &oa.blocks, &(oa.jc.transpose() * oa.jc));
                 let left = w[a] * terms.v_inverse;
@@ -446,6 +469,7 @@ impl Linearisation {
             .flatten()
             .map(|&at| (at, POSE))
             .chain(layout.intrinsics.iter().flatten().map(|&at| (at, INTRINSICS)))
+            .chain(layout.principal.iter().flatten().map(|&at| (at, PRINCIPAL)))
             .collect();
         let mut index = vec![usize::MAX; layout.size];
         for (b, &(at, _)) in starts.iter().enumerate() {
@@ -457,7 +481,7 @@ impl Linearisation {
             .par_iter()
             .fold(zero, |mut blocks, terms| {
                 // Per block this point touches: its part of W, summed.
-                let mut w: Vec<(usize, usize, SMatrix<f64, 9, 3>)> = Vec::new();
+                let mut w: Vec<(usize, usize, SMatrix<f64, LOCAL, 3>)> = Vec::new();
                 for o in &terms.observations {
                     let u = o.jc.transpose() * o.jc;
                     let wo = o.jc.transpose() * o.jp;
@@ -591,6 +615,10 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
                 camera.focal += delta_c[at];
                 camera.k1 += delta_c[at + 1];
                 camera.k2 += delta_c[at + 2];
+            }
+            if let Some(at) = layout.principal[c] {
+                camera.cx += delta_c[at];
+                camera.cy += delta_c[at + 1];
             }
         }
         let (new_cost, _) = cost(&candidate, options.huber);

@@ -33,6 +33,8 @@ pub struct MapperOptions {
     pub min_angle: f64,
     /// Refine focal length and k1, k2.
     pub refine_intrinsics: bool,
+    /// Refine the principal point too (in global adjustment).
+    pub refine_principal_point: bool,
 }
 
 impl Default for MapperOptions {
@@ -44,6 +46,7 @@ impl Default for MapperOptions {
             max_error: 4.0,
             min_angle: 1.5,
             refine_intrinsics: true,
+            refine_principal_point: false,
         }
     }
 }
@@ -349,6 +352,7 @@ impl State<'_> {
         let options = BaOptions {
             fixed_images: fixed.iter().map(|i| index[i]).collect(),
             refine_intrinsics: global && self.options.refine_intrinsics && images.len() >= 4,
+            refine_principal_point: self.options.refine_principal_point,
             max_iterations: if global { 30 } else { 15 },
             ..Default::default()
         };

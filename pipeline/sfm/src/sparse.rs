@@ -22,13 +22,12 @@ pub struct Sparse {
     pub coverage: Coverage,
 }
 
-/// Maps `photos` (with their `features`) from the front end's result;
-/// `fixed_intrinsics` keeps the cameras as given (from a `K.txt`).
+/// Maps `photos` (with their `features`) from the front end's result.
 pub fn sparse(
     photos: &[PhotoInfo],
     features: &[Features],
     front: &FrontEnd,
-    fixed_intrinsics: bool,
+    options: &MapperOptions,
     progress: &dyn Progress,
 ) -> Sparse {
     let cameras: Vec<BaCamera> = front
@@ -37,8 +36,7 @@ pub fn sparse(
         .map(|c| BaCamera { focal: c.intrinsics.focal, cx: c.intrinsics.cx, cy: c.intrinsics.cy, k1: 0.0, k2: 0.0 })
         .collect();
     let keypoints: Vec<_> = features.iter().map(points).collect();
-    let options = MapperOptions { refine_intrinsics: !fixed_intrinsics, ..Default::default() };
-    let mut found = reconstruct_all(&cameras, &front.camera_of, &keypoints, &front.pairs, &options, progress);
+    let mut found = reconstruct_all(&cameras, &front.camera_of, &keypoints, &front.pairs, options, progress);
     found.sort_by_key(|m| std::cmp::Reverse(m.poses.iter().flatten().count()));
     let fixes = gps_fixes(photos);
     let (models, frames): (Vec<Reconstruction>, Vec<Frame>) = found.iter().map(|m| orient(m, &fixes)).unzip();

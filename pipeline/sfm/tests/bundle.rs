@@ -143,3 +143,19 @@ fn conjugate_gradients_reach_the_same_optimum_as_the_dense_solver() {
         assert!(rotation_error_deg(&a.rotation, &b.rotation) < 0.001);
     }
 }
+
+#[test]
+fn the_principal_point_is_refined_only_when_asked() {
+    let (_, start) = perturbed();
+    let mut moved = start.clone();
+    moved.cameras[0].cx += 15.0;
+    moved.cameras[0].cy -= 10.0;
+    let mut fixed = moved.clone();
+    adjust(&mut fixed, &BaOptions { fixed_images: vec![0], ..Default::default() });
+    assert_eq!((fixed.cameras[0].cx, fixed.cameras[0].cy), (655.0, 470.0));
+    let mut refined = moved;
+    let options = BaOptions { fixed_images: vec![0], refine_principal_point: true, ..Default::default() };
+    adjust(&mut refined, &options);
+    let camera = refined.cameras[0];
+    assert!((camera.cx - 640.0).abs() < 1.5 && (camera.cy - 480.0).abs() < 1.5, "{camera:?}");
+}

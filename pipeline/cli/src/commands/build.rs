@@ -12,16 +12,19 @@ use super::print_json;
 use crate::progress::Bars;
 use crate::table;
 
-/// Arguments of `heritage build`.
-#[derive(Args, Debug)]
-#[command(long_about = "Make what is missing: for each photo a thumbnail and preview, deep-zoom
+/// The long help of `heritage build` (shown by `--help`).
+pub const BUILD_HELP: &str = "Make what is missing: for each photo a thumbnail and preview, deep-zoom
 tiles (DZI and IIIF) and SIFT features; for each site the matched pairs of
-photos (a COLMAP database.db under build/matches/).
+photos (a COLMAP database.db under build/matches/) and the sparse 3D model
+with its photo tour and coverage report (build/sparse/).
 
 Outputs go to the archive's build/ folder, keyed by the content of their
 inputs: a second build with nothing new does no work, and a build that
 was killed picks up where it stopped. Only one build runs on an archive
-at a time.")]
+at a time.";
+
+/// Arguments of `heritage build`.
+#[derive(Args, Debug)]
 pub struct BuildArgs {
     /// Only this site (default: all).
     #[arg(long)]

@@ -16,15 +16,17 @@ use heritage_synthetic::{SynthOptions, synthesize};
 use super::publish::{publish_archive, serve_dir};
 use crate::progress::Bars;
 
-/// Arguments of `heritage demo`.
-#[derive(Args, Debug)]
-#[command(long_about = "Run the whole pipeline on a synthetic site, with nothing to bring.
+/// The long help of `heritage demo` (shown by `--help`).
+pub const DEMO_HELP: &str = "Run the whole pipeline on a synthetic site, with nothing to bring.
 
 Renders 36 photos of a simulated Nhà Tổng Thận as a volunteer would
 take them, creates a fresh archive, adds the site with Vietnamese and
 English text, ingests the photos, builds everything, publishes the website
 and serves it on 127.0.0.1 (until Ctrl+C). Everything goes into DIR (default: ./heritage-demo), which is
-replaced on every run, so only ever point it at a demo folder.")]
+replaced on every run, so only ever point it at a demo folder.";
+
+/// Arguments of `heritage demo`.
+#[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Folder for the demo (photos and archive). It is replaced.
     #[arg(long, default_value = "heritage-demo")]

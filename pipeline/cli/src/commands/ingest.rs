@@ -13,9 +13,8 @@ use super::print_json;
 use crate::progress::Bars;
 use crate::table;
 
-/// Arguments of `heritage ingest`.
-#[derive(Args, Debug)]
-#[command(long_about = "Check a folder of photos and copy the good ones into a site.
+/// The long help of `heritage ingest` (shown by `--help`).
+pub const INGEST_HELP: &str = "Check a folder of photos and copy the good ones into a site.
 
 Every file is checked from its content (not its name): JPEG, PNG and TIFF
 are taken; each is fully decoded, so truncated copies are caught. Good new
@@ -23,7 +22,10 @@ photos are copied byte for byte into the site's photo set, made read-only
 and listed with their SHA-256 in manifest-sha256.txt. Files the site
 already has are skipped. Each bad file gets a reason; the rest go on.
 Running the same ingest again adds nothing; an ingest that was killed is
-finished by the next one.")]
+finished by the next one.";
+
+/// Arguments of `heritage ingest`.
+#[derive(Args, Debug)]
 pub struct IngestArgs {
     /// The folder of photos (sub-folders are included).
     folder: PathBuf,

@@ -22,9 +22,8 @@ use serde::Serialize;
 use super::print_json;
 use crate::progress::Bars;
 
-/// Arguments of `heritage match`.
-#[derive(Args, Debug)]
-#[command(long_about = "Find the same points in many photos (like COLMAP's feature_extractor
+/// The long help of `heritage match` (shown by `--help`).
+pub const MATCH_HELP: &str = "Find the same points in many photos (like COLMAP's feature_extractor
 followed by exhaustive_matcher).
 
 Reads the photos (JPEG, PNG or TIFF) of IMAGE_DIR, finds SIFT features,
@@ -34,7 +33,10 @@ whose matches agree with one camera geometry. Writes OUT_DIR/database.db,
 a COLMAP database: continue with `colmap mapper --database_path
 OUT_DIR/database.db --image_path IMAGE_DIR --output_path ...`.
 
-Tìm các điểm giống nhau giữa các ảnh và ghi cơ sở dữ liệu COLMAP.")]
+Tìm các điểm giống nhau giữa các ảnh và ghi cơ sở dữ liệu COLMAP.";
+
+/// Arguments of `heritage match`.
+#[derive(Args, Debug)]
 pub struct MatchArgs {
     /// Folder of photos.
     pub image_dir: PathBuf,

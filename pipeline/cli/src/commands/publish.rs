@@ -12,9 +12,8 @@ use heritage_publish::{DEFAULT_VIEWER_LIBS, PublishOptions, PublishReport, publi
 
 use super::print_json;
 
-/// Arguments of `heritage publish`.
-#[derive(Args, Debug)]
-#[command(long_about = "Write the static website of the published sites.
+/// The long help of `heritage publish` (shown by `--help`).
+pub const PUBLISH_HELP: &str = "Write the static website of the published sites.
 
 Only sites with `published = true` appear (heritage site set SLUG
 --published true). The website is built next to OUT and swapped in whole:
@@ -24,7 +23,10 @@ build` first. Links are relative: the folder works under any sub-path of
 any static host. Each site gets a IIIF Presentation 3.0 manifest whose ids
 start with --base-url.
 
-Xuất bản trang web tĩnh của các di tích được chọn (published = true).")]
+Xuất bản trang web tĩnh của các di tích được chọn (published = true).";
+
+/// Arguments of `heritage publish`.
+#[derive(Args, Debug)]
 pub struct PublishArgs {
     /// Folder to write the website to (default: the archive's public/).
     #[arg(long)]
@@ -73,15 +75,17 @@ pub fn run_publish(root: &Path, args: PublishArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Arguments of `heritage serve`.
-#[derive(Args, Debug)]
-#[command(long_about = "Serve the published website for a preview (not for production).
+/// The long help of `heritage serve` (shown by `--help`).
+pub const SERVE_HELP: &str = "Serve the published website for a preview (not for production).
 
 Serves only DIR: paths with `..`, encoded slashes, or links that lead
 outside are refused. Listens on 127.0.0.1 unless --bind says otherwise.
 Stop it with Ctrl+C.
 
-Xem trước trang web đã xuất bản trên máy này.")]
+Xem trước trang web đã xuất bản trên máy này.";
+
+/// Arguments of `heritage serve`.
+#[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Folder to serve (default: the archive's public/).
     #[arg(long)]

@@ -5,8 +5,10 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use heritage_archive::atomic::{commit_dir, temp_sibling};
 use heritage_sfm::coverage::Coverage;
+use heritage_sfm::mapper::MapperOptions;
 use heritage_sfm::orient::Frame;
 use heritage_sfm::output::{Inputs, write_model_files};
 use heritage_sfm::sparse::sparse;
@@ -29,12 +31,42 @@ struct ReconstructReport<'a> {
     coverage: &'a Coverage,
 }
 
+/// The long help of `heritage reconstruct` (shown by `--help`).
+pub const RECONSTRUCT_HELP: &str = "Find the cameras and a sparse 3D point cloud of a folder of photos (like
+COLMAP's automatic_reconstructor without dense reconstruction).
+
+Matches the photos as `heritage match` does, then places them one by one
+(structure from motion with bundle adjustment). Writes OUT_DIR/database.db
+and OUT_DIR/model/: COLMAP text models (sparse/0, sparse/1... when the
+photos fall into groups), points.ply, model.glb (points and cameras),
+tour.json and coverage.txt, which says which photos could not be placed
+and why, and where more photos are needed. With GPS in the photos, the
+model is in metres east, north and up; without, it is levelled.
+
+Dựng vị trí máy ảnh và đám mây điểm 3D; coverage.txt cho biết ảnh nào
+không ghép được và nên chụp thêm ở đâu.";
+
+/// Arguments of `heritage reconstruct`.
+#[derive(Args, Debug)]
+pub struct ReconstructArgs {
+    #[command(flatten)]
+    matching: MatchArgs,
+    /// Refine each camera's principal point too (by default it stays at the
+    /// image centre, or where K.txt puts it).
+    #[arg(long)]
+    refine_principal_point: bool,
+}
+
 /// Runs `heritage reconstruct`.
-pub fn run(args: MatchArgs) -> Result<ExitCode> {
+pub fn run(args: ReconstructArgs) -> Result<ExitCode> {
+    let ReconstructArgs { matching: args, refine_principal_point } = args;
     let bars = Bars::new(!args.json);
     let matched = match_folder(&args, &bars)?;
     let started = std::time::Instant::now();
-    let result = sparse(&matched.photos, &matched.features, &matched.front, matched.given.is_some(), &bars);
+    // A camera matrix from K.txt is known: keep it.
+    let options =
+        MapperOptions { refine_intrinsics: matched.given.is_none(), refine_principal_point, ..Default::default() };
+    let result = sparse(&matched.photos, &matched.features, &matched.front, &options, &bars);
     let timings = Timings { mapping: started.elapsed().as_secs_f64(), ..matched.timings };
     let inputs = Inputs { photos: &matched.photos, features: &matched.features, front: &matched.front };
     let model_dir = args.out_dir.join(MODEL_DIR);

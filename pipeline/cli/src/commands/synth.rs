@@ -10,9 +10,8 @@ use heritage_synthetic::{SynthOptions, synthesize};
 use super::print_json;
 use crate::progress::Bars;
 
-/// Arguments of `heritage synth`.
-#[derive(Args, Debug)]
-#[command(long_about = "Render a synthetic heritage site from known cameras.
+/// The long help of `heritage synth` (shown by `--help`).
+pub const SYNTH_HELP: &str = "Render a synthetic heritage site from known cameras.
 
 A Vietnamese-style house with a tiled hip roof, wooden columns, brick
 plinth, steps and a courtyard is ray-traced from the cameras a volunteer
@@ -21,7 +20,10 @@ close-ups. Writes OUT_DIR/photos/IMG_0001.jpg... (JPEG with EXIF: camera,
 focal length, capture time, GPS around Tân An) and OUT_DIR/truth/ with
 the true cameras as a COLMAP text model (cameras.txt, images.txt,
 points3D.txt), the true surface as mesh.glb and mesh.ply, and scene.json
-(frame, units, extent). The same seed gives byte-identical files.")]
+(frame, units, extent). The same seed gives byte-identical files.";
+
+/// Arguments of `heritage synth`.
+#[derive(Args, Debug)]
 pub struct SynthArgs {
     /// Folder to write into.
     out_dir: PathBuf,

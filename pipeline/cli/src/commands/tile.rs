@@ -23,15 +23,17 @@ enum LayoutArg {
     Both,
 }
 
-/// Arguments of `heritage tile`.
-#[derive(Args, Debug)]
-#[command(long_about = "Cut one image into a deep-zoom pyramid (like `vips dzsave`).
+/// The long help of `heritage tile` (shown by `--help`).
+pub const TILE_HELP: &str = "Cut one image into a deep-zoom pyramid (like `vips dzsave`).
 
 Writes OUT_DIR/NAME.dzi with OUT_DIR/NAME_files/{level}/{col}_{row}.jpg
 (Deep Zoom, as OpenSeadragon reads it) and OUT_DIR/NAME/ with info.json
 and {region}/{size}/0/default.jpg files (IIIF Image API 3.0, level 0).
 EXIF orientation is applied and colours converted to sRGB. The output
-appears complete or not at all.")]
+appears complete or not at all.";
+
+/// Arguments of `heritage tile`.
+#[derive(Args, Debug)]
 pub struct TileArgs {
     /// The images (JPEG, PNG or TIFF), then the folder to write into.
     #[arg(num_args = 2.., value_names = ["IMAGE", "OUT_DIR"], required = true)]

@@ -10,14 +10,16 @@ use serde::Serialize;
 
 use super::{open_sites, print_json};
 
-/// Arguments of `heritage verify`.
-#[derive(Args, Debug)]
-#[command(long_about = "Recompute every original's SHA-256 and compare it with the manifest.
+/// The long help of `heritage verify` (shown by `--help`).
+pub const VERIFY_HELP: &str = "Recompute every original's SHA-256 and compare it with the manifest.
 
 Reports originals that are missing, modified or not listed. Exits with 1
 when anything is wrong, so it can run from cron. A file left unlisted by
 an interrupted ingest is completed by running that ingest again; any
-other problem means restoring the original from a backup.")]
+other problem means restoring the original from a backup.";
+
+/// Arguments of `heritage verify`.
+#[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// Only this site (default: all).
     #[arg(long)]
