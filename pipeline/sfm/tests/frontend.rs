@@ -65,7 +65,12 @@ fn overlapping_pairs_are_verified_with_true_matches() {
     let photos: Vec<PhotoInfo> = (0..cameras.len())
         .map(|i| PhotoInfo { name: format!("{i}.jpg"), width, height, exif: Some(exif.clone()) })
         .collect();
-    let front = run_front_end(&photos, &features, None, &FrontEndOptions::default(), &NoProgress);
+    // Verification alone: guided matching (on by default) then adds matches
+    // along the epipolar lines, about a third of them wrong on this
+    // scene's repeated texture (0.80 of inliers true with it).
+    let mut options = FrontEndOptions::default();
+    options.verify.guided = false;
+    let front = run_front_end(&photos, &features, None, &options, &NoProgress);
     assert_eq!(front.cameras.len(), 1);
     assert_eq!(front.pairs.len(), 12 * 11 / 2);
 

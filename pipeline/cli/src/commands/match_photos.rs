@@ -54,10 +54,10 @@ pub struct MatchArgs {
     /// Match every pair up to this many photos; beyond, similar and nearby ones.
     #[arg(long, default_value_t = 50)]
     exhaustive_max: usize,
-    /// Match verified pairs again under their geometry (more inliers, but
-    /// on repeated textures many of the added ones are wrong).
+    /// Skip guided matching (fewer inliers, but fewer wrong ones on
+    /// repeated texture).
     #[arg(long)]
-    guided: bool,
+    no_guided: bool,
     /// Print a summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -158,7 +158,7 @@ pub fn match_folder(args: &MatchArgs, bars: &Bars) -> Result<Matched> {
     }
     let options = FrontEndOptions {
         pairs: PairOptions { exhaustive_max: args.exhaustive_max, ..Default::default() },
-        verify: VerifyOptions { guided: args.guided, ..Default::default() },
+        verify: VerifyOptions { guided: !args.no_guided, ..Default::default() },
         ..Default::default()
     };
     let features_done = started.elapsed().as_secs_f64();
