@@ -74,6 +74,11 @@ function withoutModel(section) {
   section.querySelector("#no-webgl").hidden = false;
 }
 
+/**
+ * Starts the 3D view once the page has loaded and the section is on
+ * screen: three.js is the heaviest file of the site, and the gallery and
+ * deep zoom should not wait for it.
+ */
 function initModelView() {
   const section = document.getElementById("model");
   if (!section) return;
@@ -81,12 +86,24 @@ function initModelView() {
     withoutModel(section);
     return;
   }
-  import("./model.js")
-    .then(({ initModel }) => initModel(section, (id, from) => open(photos.findIndex((p) => p.id === id), from)))
-    .catch((error) => {
-      console.error("3D view:", error);
-      withoutModel(section);
+  const start = () =>
+    import("./model.js")
+      .then(({ initModel }) => initModel(section, (id, from) => open(photos.findIndex((p) => p.id === id), from)))
+      .catch((error) => {
+        console.error("3D view:", error);
+        withoutModel(section);
+      });
+  const whenVisible = () => {
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) {
+        observer.disconnect();
+        start();
+      }
     });
+    observer.observe(section);
+  };
+  if (document.readyState === "complete") whenVisible();
+  else window.addEventListener("load", whenVisible, { once: true });
 }
 
 initLanguage();

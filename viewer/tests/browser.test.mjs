@@ -142,6 +142,7 @@ async function drawnPixels(page) {
 
 test("the 3D view draws the model and the tour moves from photo to photo", async () => {
   const { page, problems } = await open(ROOT + SITE);
+  await page.locator("#model").scrollIntoViewIfNeeded();
   await page.waitForSelector("#model[data-ready=true]");
   await page.waitForFunction(() => document.getElementById("model-canvas").width > 0);
   await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
