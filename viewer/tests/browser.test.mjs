@@ -108,6 +108,11 @@ test("everything works under a sub-path", async () => {
   const { before, after, problems } = await deepZoom(SUBPATH, null);
   assert.ok(after > before, `levels ${before} -> ${after}`);
   assert.deepEqual(problems, []);
+  // The 3D view too: its libraries, model and tour are found by relative links.
+  const site = await open(SUBPATH + "sites/nha-tong-than-mo-phong/index.html");
+  await site.page.locator("#model").scrollIntoViewIfNeeded();
+  await site.page.waitForSelector("#model[data-ready=true]");
+  assert.deepEqual(site.problems, []);
 });
 
 test("a 390x844 phone has no horizontal scroll", async () => {
