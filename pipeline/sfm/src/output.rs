@@ -14,7 +14,7 @@ use heritage_export::to_gltf_frame;
 use nalgebra::{Matrix3, Rotation3, UnitQuaternion, Vector3};
 use serde::Serialize;
 
-use crate::frontend::{FrontEnd, PhotoInfo, points};
+use crate::frontend::{FrontEnd, PhotoInfo};
 use crate::mapper::{Reconstruction, reprojection_error};
 use crate::orient::Frame;
 use crate::sift::Features;
@@ -89,8 +89,8 @@ pub fn colmap_model(inputs: &Inputs, model: &Reconstruction) -> [String; 3] {
                 let i = photo as usize;
                 let camera = &model.cameras[inputs.front.camera_of[i]];
                 let pose = model.poses[i].as_ref().expect("observed by a registered photo");
-                let x = &points(&inputs.features[i])[feature as usize];
-                error += reprojection_error(camera, pose, &p.position, x);
+                let k = &inputs.features[i].keypoints[feature as usize];
+                error += reprojection_error(camera, pose, &p.position, &[f64::from(k.x), f64::from(k.y)]);
             }
             ColmapPoint {
                 id: k as u64 + 1,
