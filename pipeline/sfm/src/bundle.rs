@@ -11,6 +11,8 @@
 use nalgebra::{DMatrix, DVector, Matrix2x3, Matrix3, Rotation3, SMatrix, SVector, Vector2, Vector3};
 use rayon::prelude::*;
 
+use crate::envelope::{Envelope, reverse_cuthill_mckee};
+
 /// Intrinsics of one camera (RADIAL).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BaCamera {
@@ -299,10 +301,12 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Above this many camera parameters (about 500 photos) `Solver::Auto`
-/// solves the reduced system by conjugate gradients without forming it:
-/// a dense factorisation grows with the cube of the cameras.
-const DENSE_LIMIT: usize = 3000;
+/// `Solver::Auto` factors the reduced system when that takes at most this
+/// many multiply-adds (about a second on one core) ...
+const DIRECT_COST_LIMIT: f64 = 2e9;
+/// ... and at most this many stored values (240 MB); beyond, it solves
+/// the system by conjugate gradients without forming it.
+const DIRECT_SIZE_LIMIT: usize = 30_000_000;
 /// Most conjugate-gradient iterations per step.
 const MAX_CG_ITERATIONS: usize = 200;
 /// Conjugate gradients stop when the residual has fallen by this factor
@@ -312,13 +316,117 @@ const CG_TOLERANCE: f64 = 1e-3;
 /// How the reduced camera system is solved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Solver {
-    /// Dense Cholesky up to about 500 photos, conjugate gradients beyond.
+    /// Direct while the factorisation is affordable, conjugate gradients beyond.
     #[default]
     Auto,
-    /// Form the reduced system and factor it.
-    Dense,
+    /// Form the reduced system and factor it (envelope Cholesky after
+    /// reverse Cuthill–McKee ordering of the photos).
+    Direct,
     /// Conjugate gradients with a block-Jacobi preconditioner, matrix-free.
     Iterative,
+}
+
+/// Where the reduced camera system's nonzeros can be: its parameter
+/// blocks reordered so that photos sharing points sit close (poses by
+/// reverse Cuthill–McKee, intrinsics last, as every pose touches them),
+/// and the envelope this gives.
+struct ReducedPattern {
+    /// Parameter blocks in their new order: (offset in the layout, kind).
+    blocks: Vec<(usize, usize)>,
+    /// Where each block's rows start in the new order, then the size.
+    bounds: Vec<usize>,
+    /// The points each block (in the new order) sees.
+    points: Vec<Vec<usize>>,
+    /// New index of each parameter of the layout.
+    position: Vec<usize>,
+    /// First stored column of each reordered row.
+    first: Vec<usize>,
+}
+
+impl ReducedPattern {
+    fn new(problem: &Problem, layout: &Layout, by_point: &[Vec<usize>]) -> ReducedPattern {
+        let blocks: Vec<(usize, usize)> = layout
+            .pose
+            .iter()
+            .flatten()
+            .map(|&at| (at, 0))
+            .chain(layout.intrinsics.iter().flatten().map(|&at| (at, 1)))
+            .chain(layout.principal.iter().flatten().map(|&at| (at, 2)))
+            .collect();
+        let poses = layout.pose.iter().flatten().count();
+        let mut node_at = vec![usize::MAX; layout.size];
+        for (v, &(at, _)) in blocks.iter().enumerate() {
+            node_at[at] = v;
+        }
+        let point_nodes: Vec<Vec<usize>> = by_point
+            .iter()
+            .map(|ks| {
+                let mut nodes: Vec<usize> = ks
+                    .iter()
+                    .flat_map(|&k| camera_blocks(layout, problem, &problem.observations[k]))
+                    .map(|(at, _)| node_at[at])
+                    .collect();
+                nodes.sort_unstable();
+                nodes.dedup();
+                nodes
+            })
+            .collect();
+        let mut points_of_node = vec![Vec::new(); blocks.len()];
+        for (j, nodes) in point_nodes.iter().enumerate() {
+            for &v in nodes {
+                points_of_node[v].push(j);
+            }
+        }
+        let mut mark = vec![usize::MAX; blocks.len()];
+        let adjacency: Vec<Vec<usize>> = (0..blocks.len())
+            .map(|v| {
+                let mut neighbours = Vec::new();
+                for &j in &points_of_node[v] {
+                    for &w in &point_nodes[j] {
+                        if w != v && mark[w] != v {
+                            mark[w] = v;
+                            neighbours.push(w);
+                        }
+                    }
+                }
+                neighbours
+            })
+            .collect();
+        let pose_graph: Vec<Vec<usize>> =
+            adjacency[..poses].iter().map(|ws| ws.iter().copied().filter(|&w| w < poses).collect()).collect();
+        let order: Vec<usize> = reverse_cuthill_mckee(&pose_graph).into_iter().chain(poses..blocks.len()).collect();
+        let mut bounds = Vec::with_capacity(order.len() + 1);
+        let mut start = vec![0; blocks.len()];
+        let mut next = 0;
+        for &v in &order {
+            bounds.push(next);
+            start[v] = next;
+            next += span(blocks[v].1).1;
+        }
+        bounds.push(next);
+        let mut position = vec![0; layout.size];
+        let mut first = vec![0; layout.size];
+        for (v, &(at, kind)) in blocks.iter().enumerate() {
+            let row_first = adjacency[v].iter().map(|&w| start[w]).fold(start[v], usize::min);
+            for k in 0..span(kind).1 {
+                position[at + k] = start[v] + k;
+                first[start[v] + k] = row_first;
+            }
+        }
+        ReducedPattern {
+            blocks: order.iter().map(|&v| blocks[v]).collect(),
+            bounds,
+            points: order.iter().map(|&v| std::mem::take(&mut points_of_node[v])).collect(),
+            position,
+            first,
+        }
+    }
+
+    /// Whether factoring is cheap enough for `Solver::Auto`.
+    fn affordable(&self) -> bool {
+        let stored: usize = self.first.iter().enumerate().map(|(i, f)| i - f + 1).sum();
+        stored <= DIRECT_SIZE_LIMIT && Envelope::factor_cost(&self.first) <= DIRECT_COST_LIMIT
+    }
 }
 
 /// The problem linearised at the current estimate with damping `lambda`:
@@ -401,36 +509,62 @@ impl Linearisation {
         self.lambda * self.u_diagonal[i] + 1e-12
     }
 
-    /// The reduced system formed and factored; `None` if not positive definite.
-    fn solve_dense(&self, n: usize) -> Option<Vec<f64>> {
-        let mut s = DMatrix::<f64>::zeros(n, n);
-        let mut add_block = |rows: &[(usize, usize)], cols: &[(usize, usize)], m: &SMatrix<f64, LOCAL, LOCAL>| {
-            for &(at_a, kind_a) in rows {
-                let (ra, na) = span(kind_a);
-                for &(at_b, kind_b) in cols {
-                    let (rb, nb) = span(kind_b);
-                    for i in 0..na {
-                        for j in 0..nb {
-                            s[(at_a + i, at_b + j)] += m[(ra + i, rb + j)];
+    /// The reduced system `S = U - W V⁻¹ Wᵀ` formed in `pattern`'s order
+    /// (block rows in parallel, each from the points its block sees) and
+    /// factored; `None` if not positive definite.
+    fn solve_direct(&self, pattern: &ReducedPattern) -> Option<Vec<f64>> {
+        let at = |i: usize| pattern.position[i];
+        let mut s = Envelope::zeros(pattern.first.clone());
+        s.fill_rows(&pattern.bounds, |k, rows| {
+            let (at_a, kind_a) = pattern.blocks[k];
+            let (ra, na) = span(kind_a);
+            let row0 = pattern.bounds[k];
+            let mut w: Vec<(usize, usize, SMatrix<f64, LOCAL, 3>)> = Vec::new();
+            for &j in &pattern.points[k] {
+                let terms = &self.points[j];
+                w.clear();
+                for o in &terms.observations {
+                    let wo = o.jc.transpose() * o.jp;
+                    for &(at_b, kind_b) in &o.blocks {
+                        match w.iter_mut().find(|e| e.0 == at_b) {
+                            Some(entry) => entry.2 += wo,
+                            None => w.push((at_b, kind_b, wo)),
+                        }
+                    }
+                    // U: the observation's products of its own blocks.
+                    if o.blocks.iter().any(|b| b.0 == at_a) {
+                        for &(at_b, kind_b) in &o.blocks {
+                            let (rb, nb) = span(kind_b);
+                            rows.add_block(row0, at(at_b), na, nb, |r, c| {
+                                o.jc[(0, ra + r)] * o.jc[(0, rb + c)] + o.jc[(1, ra + r)] * o.jc[(1, rb + c)]
+                            });
                         }
                     }
                 }
-            }
-        };
-        for terms in &self.points {
-            let w: Vec<SMatrix<f64, LOCAL, 3>> = terms.observations.iter().map(|o| o.jc.transpose() * o.jp).collect();
-            for (a, oa) in terms.observations.iter().enumerate() {
-                add_block(&oa.blocks, &oa.blocks, &(oa.jc.transpose() * oa.jc));
-                let left = w[a] * terms.v_inverse;
-                for (b, ob) in terms.observations.iter().enumerate() {
-                    add_block(&oa.blocks, &ob.blocks, &(-(left * w[b].transpose())));
+                let Some(&(_, _, wa)) = w.iter().find(|e| e.0 == at_a) else { continue };
+                let left = wa * terms.v_inverse;
+                for &(at_b, kind_b, wb) in &w {
+                    let (rb, nb) = span(kind_b);
+                    rows.add_block(row0, at(at_b), na, nb, |r, c| {
+                        -(left[(ra + r, 0)] * wb[(rb + c, 0)]
+                            + left[(ra + r, 1)] * wb[(rb + c, 1)]
+                            + left[(ra + r, 2)] * wb[(rb + c, 2)])
+                    });
                 }
             }
+        });
+        for i in 0..self.rhs.len() {
+            s.add_lower(at(i), at(i), self.damping(i));
         }
-        for i in 0..n {
-            s[(i, i)] += self.damping(i);
+        if !s.factor() {
+            return None;
         }
-        s.cholesky().map(|c| c.solve(&DVector::from_column_slice(&self.rhs)).as_slice().to_vec())
+        let mut x = vec![0.0; self.rhs.len()];
+        for (i, b) in self.rhs.iter().enumerate() {
+            x[at(i)] = *b;
+        }
+        s.solve(&mut x);
+        Some((0..self.rhs.len()).map(|i| x[at(i)]).collect())
     }
 
     /// `S x` without forming `S`: `U x - W V⁻¹ Wᵀ x`, point by point.
@@ -577,11 +711,8 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
     for (k, o) in problem.observations.iter().enumerate() {
         by_point[o.point].push(k);
     }
-    let dense = match options.solver {
-        Solver::Auto => layout.size <= DENSE_LIMIT,
-        Solver::Dense => true,
-        Solver::Iterative => false,
-    };
+    let pattern = (options.solver != Solver::Iterative).then(|| ReducedPattern::new(problem, &layout, &by_point));
+    let direct = pattern.filter(|p| options.solver == Solver::Direct || p.affordable());
     let (initial_cost, _) = cost(problem, options.huber);
     let mut current = initial_cost;
     let mut lambda = 1e-4;
@@ -589,7 +720,10 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
     for _ in 0..options.max_iterations {
         iterations += 1;
         let linear = linearise_problem(problem, &layout, &by_point, options.huber, lambda);
-        let delta_c = if dense { linear.solve_dense(layout.size) } else { Some(linear.solve_iterative(&layout)) };
+        let delta_c = match &direct {
+            Some(pattern) => linear.solve_direct(pattern),
+            None => Some(linear.solve_iterative(&layout)),
+        };
         let Some(delta_c) = delta_c else {
             lambda *= 10.0;
             continue;

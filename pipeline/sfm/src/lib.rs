@@ -11,6 +11,7 @@ pub mod absolute;
 pub mod bundle;
 pub mod coverage;
 pub mod database;
+pub mod envelope;
 pub mod estimators;
 pub mod features;
 pub mod fivepoint;

@@ -125,21 +125,21 @@ fn fixed_intrinsics_stay_fixed() {
 }
 
 #[test]
-fn conjugate_gradients_reach_the_same_optimum_as_the_dense_solver() {
+fn conjugate_gradients_reach_the_same_optimum_as_the_direct_solver() {
     let (_, start) = perturbed();
     let solve = |solver| {
         let mut problem = start.clone();
         let report = adjust(&mut problem, &BaOptions { fixed_images: vec![0], solver, ..Default::default() });
         (problem, report)
     };
-    let (dense, dense_report) = solve(Solver::Dense);
+    let (direct, direct_report) = solve(Solver::Direct);
     let (iterative, iterative_report) = solve(Solver::Iterative);
     assert!(
-        (iterative_report.final_cost / dense_report.final_cost - 1.0).abs() < 1e-4,
-        "{dense_report:?} vs {iterative_report:?}"
+        (iterative_report.final_cost / direct_report.final_cost - 1.0).abs() < 1e-4,
+        "{direct_report:?} vs {iterative_report:?}"
     );
-    assert!((iterative.cameras[0].focal - dense.cameras[0].focal).abs() < 0.05);
-    for (a, b) in iterative.images.iter().zip(&dense.images) {
+    assert!((iterative.cameras[0].focal - direct.cameras[0].focal).abs() < 0.05);
+    for (a, b) in iterative.images.iter().zip(&direct.images) {
         assert!(rotation_error_deg(&a.rotation, &b.rotation) < 0.001);
     }
 }
