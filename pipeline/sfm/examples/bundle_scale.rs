@@ -4,11 +4,11 @@
 //! noise; poses, points and the focal length perturbed, then adjusted.
 //! Prints the size, the time, the iterations and the error before and after.
 //!
-//! usage: cargo run --release -p heritage-sfm --example bundle_scale [CAMERAS] [POINTS]
+//! usage: cargo run --release -p heritage-sfm --example bundle_scale [CAMERAS] [POINTS] [auto|direct|iterative]
 
 use std::time::Instant;
 
-use heritage_sfm::bundle::{BaCamera, BaImage, BaOptions, Observation, Problem, adjust};
+use heritage_sfm::bundle::{BaCamera, BaImage, BaOptions, Observation, Problem, Solver, adjust};
 use nalgebra::{Matrix3, Rotation3, Vector3};
 
 /// A small deterministic generator (xorshift), uniform in [-1, 1).
@@ -24,8 +24,15 @@ impl Noise {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("a count")).collect();
-    let (cameras, points) = (args.first().copied().unwrap_or(1000), args.get(1).copied().unwrap_or(500_000));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let count = |k: usize, default: usize| args.get(k).map_or(default, |a| a.parse().expect("a count"));
+    let (cameras, points) = (count(0, 1000), count(1, 500_000));
+    let solver = match args.get(2).map(String::as_str) {
+        None | Some("auto") => Solver::Auto,
+        Some("direct") => Solver::Direct,
+        Some("iterative") => Solver::Iterative,
+        Some(other) => panic!("unknown solver {other}: auto, direct or iterative"),
+    };
     let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
     let camera = BaCamera { focal: 1000.0, cx: 800.0, cy: 600.0, k1: 0.0, k2: 0.0 };
     // Looking north (+y) at the facade, image x east, image y down.
@@ -71,7 +78,7 @@ fn main() {
         problem.observations.len()
     );
     let started = Instant::now();
-    let options = BaOptions { fixed_images: vec![0], max_iterations: 10, ..Default::default() };
+    let options = BaOptions { fixed_images: vec![0], max_iterations: 10, solver, ..Default::default() };
     let report = adjust(&mut problem, &options);
     let seconds = started.elapsed().as_secs_f64();
     let drift = problem
@@ -81,7 +88,7 @@ fn main() {
         .map(|(a, b)| (a.rotation.inverse() * -a.translation - b.rotation.inverse() * -b.translation).norm())
         .fold(0.0, f64::max);
     println!(
-        "adjusted in {seconds:.1} s, {} iterations; cost {:.4e} -> {:.4e}; rms {:.3} px; focal {:.2} (true 1000); largest centre error {drift:.3} m",
+        "{solver:?}: adjusted in {seconds:.1} s, {} iterations; cost {:.4e} -> {:.4e}; rms {:.3} px; focal {:.2} (true 1000); largest centre error {drift:.3} m",
         report.iterations, report.initial_cost, report.final_cost, report.rms_error, problem.cameras[0].focal
     );
 }
