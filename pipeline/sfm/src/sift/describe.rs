@@ -18,12 +18,55 @@ pub const DESCRIPTOR_LEN: usize = SPATIAL_BINS * SPATIAL_BINS * DESCRIPTOR_BINS;
 /// Width of a spatial bin in units of the keypoint's scale.
 const MAGNIFICATION: f32 = 3.0;
 
-/// Gradient (magnitude, angle) at an interior pixel, by central differences.
+/// Gradient (magnitude, angle in [0, 2π)) at an interior pixel, by
+/// central differences.
 #[inline]
 fn gradient(plane: &Plane, x: usize, y: usize) -> (f32, f32) {
     let dx = 0.5 * (plane.at(x + 1, y) - plane.at(x - 1, y));
     let dy = 0.5 * (plane.at(x, y + 1) - plane.at(x, y - 1));
-    ((dx * dx + dy * dy).sqrt(), dy.atan2(dx))
+    ((dx * dx + dy * dy).sqrt(), wrap(fast_atan2(dy, dx)))
+}
+
+/// `atan2(y, x)` to within 2e-5 radians (a minimax polynomial for the
+/// arctangent on [0, 1], then the octant), several times faster than the
+/// library's; the histograms' bins are a thousand times wider.
+#[inline]
+fn fast_atan2(y: f32, x: f32) -> f32 {
+    let (ax, ay) = (x.abs(), y.abs());
+    let (small, large) = if ax < ay { (ax, ay) } else { (ay, ax) };
+    if large == 0.0 {
+        return 0.0;
+    }
+    let z = small / large;
+    let z2 = z * z;
+    let mut a = z * (0.999_866 + z2 * (-0.330_299_5 + z2 * (0.180_141 + z2 * (-0.085_133 + z2 * 0.020_835_1))));
+    if ay > ax {
+        a = std::f32::consts::FRAC_PI_2 - a;
+    }
+    if x < 0.0 {
+        a = std::f32::consts::PI - a;
+    }
+    if y < 0.0 { -a } else { a }
+}
+
+/// An angle in (-2π, 4π) brought into [0, 2π) without a division.
+#[inline]
+fn wrap(mut angle: f32) -> f32 {
+    if angle < 0.0 {
+        angle += TAU;
+    }
+    if angle >= TAU {
+        angle -= TAU;
+    }
+    angle
+}
+
+/// `value.floor()` for `value > -1` (as an integer and the fraction above
+/// it), by truncation: the library call is not inlined on plain x86-64.
+#[inline]
+fn split(value: f32) -> (isize, f32) {
+    let whole = (value + 1.0) as isize - 1;
+    (whole, value - whole as f32)
 }
 
 /// The interior pixels (where a gradient exists) of the square of
@@ -52,10 +95,9 @@ pub fn orientations(plane: &Plane, x: f32, y: f32, sigma: f32, max_count: usize)
         }
         let (magnitude, angle) = gradient(plane, px, py);
         let weight = (-r2 / (2.0 * window_sigma * window_sigma)).exp();
-        let bin = (angle.rem_euclid(TAU) / TAU * ORIENTATION_BINS as f32 - 0.5).rem_euclid(ORIENTATION_BINS as f32);
-        let lower = bin.floor();
-        let frac = bin - lower;
-        let lower = lower as usize % ORIENTATION_BINS;
+        // Bin centres at (i + 0.5) * 10°; the bin below may be the last.
+        let (lower, frac) = split(angle / TAU * ORIENTATION_BINS as f32 - 0.5);
+        let lower = (lower + ORIENTATION_BINS as isize) as usize % ORIENTATION_BINS;
         histogram[lower] += (1.0 - frac) * weight * magnitude;
         histogram[(lower + 1) % ORIENTATION_BINS] += frac * weight * magnitude;
     }
@@ -106,7 +148,7 @@ pub fn descriptor(plane: &Plane, x: f32, y: f32, sigma: f32, angle: f32) -> [u8;
         }
         let (magnitude, gradient_angle) = gradient(plane, px, py);
         let weight = magnitude * (-(nx * nx + ny * ny) / (2.0 * half * half)).exp();
-        let orientation = ((gradient_angle - angle).rem_euclid(TAU) / TAU) * DESCRIPTOR_BINS as f32;
+        let orientation = wrap(gradient_angle - angle) / TAU * DESCRIPTOR_BINS as f32;
         add_trilinear(&mut histogram, row, column, orientation, weight);
     }
     root_sift(&mut histogram);
@@ -119,15 +161,14 @@ pub fn descriptor(plane: &Plane, x: f32, y: f32, sigma: f32, angle: f32) -> [u8;
 
 /// Spreads `weight` over the 8 bins around (`row`, `column`, `orientation`).
 fn add_trilinear(histogram: &mut [f32; DESCRIPTOR_LEN], row: f32, column: f32, orientation: f32, weight: f32) {
-    let (r0, c0, o0) = (row.floor(), column.floor(), orientation.floor());
-    let (fr, fc, fo) = (row - r0, column - c0, orientation - o0);
+    let ((r0, fr), (c0, fc), (o0, fo)) = (split(row), split(column), split(orientation));
     for (dr, wr) in [(0, 1.0 - fr), (1, fr)] {
-        let r = r0 as isize + dr;
+        let r = r0 + dr;
         if !(0..SPATIAL_BINS as isize).contains(&r) {
             continue;
         }
         for (dc, wc) in [(0, 1.0 - fc), (1, fc)] {
-            let c = c0 as isize + dc;
+            let c = c0 + dc;
             if !(0..SPATIAL_BINS as isize).contains(&c) {
                 continue;
             }
@@ -162,6 +203,23 @@ mod tests {
             }
         }
         plane
+    }
+
+    #[test]
+    fn fast_arctangent_agrees_with_the_library() {
+        let mut worst = 0.0f32;
+        for k in 0..3600 {
+            let t = k as f32 / 3600.0 * TAU;
+            for r in [1e-3f32, 0.5, 7.0] {
+                let (y, x) = (r * t.sin(), r * t.cos());
+                worst = worst.max((fast_atan2(y, x) - y.atan2(x)).abs());
+            }
+        }
+        assert!(worst < 2e-5, "worst error {worst}");
+        assert_eq!(fast_atan2(0.0, 0.0), 0.0);
+        assert_eq!(split(-0.25), (-1, 0.75));
+        assert_eq!(split(2.5), (2, 0.5));
+        assert!((wrap(-0.5) - (TAU - 0.5)).abs() < 1e-6 && (wrap(TAU + 0.5) - 0.5).abs() < 1e-6);
     }
 
     #[test]
