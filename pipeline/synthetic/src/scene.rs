@@ -88,30 +88,30 @@ impl Scene {
     }
 
     /// A vertical truncated cone (radius `r0` at the base, `r1` at the top)
-    /// with a top cap; `r1 = 0` makes a cone.
+    /// with a top cap; `r1 = 0` makes a cone. Its texture starts at an
+    /// offset taken from where it stands, so that two pots or columns of
+    /// the same make still differ in every mark, as real ones do (twins
+    /// paired photos of opposite sides of the yard).
     pub fn frustum(&mut self, base: V3, r0: f64, r1: f64, height: f64, segments: u32, material: Material) -> &mut Self {
         let ring = |r: f64, z: f64, i: u32| {
             let a = std::f64::consts::TAU * f64::from(i) / f64::from(segments);
             base + V3::new(r * a.cos(), r * a.sin(), z)
         };
         let circumference = std::f64::consts::TAU * r0.max(r1);
+        let offset = [base.x * 5.3 + base.y * 2.9 + 97.0, base.y * 1.3 - base.x * 0.7 + base.z];
         let object = self.object;
         for i in 0..segments {
             let (u0, u1) = (
-                circumference * f64::from(i) / f64::from(segments),
-                circumference * f64::from(i + 1) / f64::from(segments),
+                offset[0] + circumference * f64::from(i) / f64::from(segments),
+                offset[0] + circumference * f64::from(i + 1) / f64::from(segments),
             );
+            let (v0, v1) = (offset[1], offset[1] + height);
             let (a, b, c, d) = (ring(r0, 0.0, i), ring(r0, 0.0, i + 1), ring(r1, height, i + 1), ring(r1, height, i));
-            self.triangles.push(Triangle { p: [a, b, c], uv: [[u0, 0.0], [u1, 0.0], [u1, height]], material, object });
+            self.triangles.push(Triangle { p: [a, b, c], uv: [[u0, v0], [u1, v0], [u1, v1]], material, object });
             if r1 > 0.0 {
-                self.triangles.push(Triangle {
-                    p: [a, c, d],
-                    uv: [[u0, 0.0], [u1, height], [u0, height]],
-                    material,
-                    object,
-                });
+                self.triangles.push(Triangle { p: [a, c, d], uv: [[u0, v0], [u1, v1], [u0, v1]], material, object });
                 let top = base + V3::new(0.0, 0.0, height);
-                let uv = |p: V3| [p.x - base.x, p.y - base.y];
+                let uv = |p: V3| [p.x - base.x + offset[0] + 50.0, p.y - base.y + offset[1]];
                 self.triangles.push(Triangle { p: [top, d, c], uv: [uv(top), uv(d), uv(c)], material, object });
             }
         }
