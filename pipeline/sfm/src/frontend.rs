@@ -7,6 +7,7 @@ use heritage_imaging::ExifSummary;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::consensus::Consensus;
 use crate::geo::geodetic_to_enu;
 use crate::grid::Grid;
 use crate::intrinsics::{FocalSource, Intrinsics};
@@ -179,6 +180,9 @@ fn guided(
             |i, out| guide.candidates(i, &grid, out),
             |i, j| guide.allows(i, j),
         );
+        // The photo's longer side (the principal point is near its centre).
+        let size = 2.0 * first.intrinsics.cx.max(first.intrinsics.cy);
+        let guided = Consensus::for_size(size).filter(first.points, second.points, &geometry.inliers, guided);
         if guided.len() > geometry.inliers.len() {
             geometry.inliers = guided;
         }

@@ -9,6 +9,7 @@
 
 pub mod absolute;
 pub mod bundle;
+pub mod consensus;
 pub mod coverage;
 pub mod database;
 pub mod envelope;

@@ -3,11 +3,8 @@
 //! are estimated robustly from the same matches, and the inlier counts
 //! decide what the pair is. Verified pairs are then matched again under
 //! their geometry (guided matching) to recover matches the ratio test
-//! lost. Guided matching is a trade: on the real test sets it makes the
-//! cameras more accurate (Herz-Jesus-P8 with K.txt: 0.044 instead of
-//! 0.110 degrees), on the synthetic site's repeated texture the share of
-//! true inliers falls from 0.97 to 0.80 (wrong points along the epipolar
-//! line); the mapper's reprojection checks drop most of those.
+//! lost; the front end keeps only those that move with their verified
+//! neighbours (`consensus`).
 
 use nalgebra::{Matrix3, UnitQuaternion, Vector3};
 use serde::{Deserialize, Serialize};

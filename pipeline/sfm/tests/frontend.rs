@@ -65,12 +65,10 @@ fn overlapping_pairs_are_verified_with_true_matches() {
     let photos: Vec<PhotoInfo> = (0..cameras.len())
         .map(|i| PhotoInfo { name: format!("{i}.jpg"), width, height, exif: Some(exif.clone()) })
         .collect();
-    // Verification alone: guided matching (on by default) then adds matches
-    // along the epipolar lines, about a third of them wrong on this
-    // scene's repeated texture (0.80 of inliers true with it).
-    let mut options = FrontEndOptions::default();
-    options.verify.guided = false;
-    let front = run_front_end(&photos, &features, None, &options, &NoProgress);
+    // The default front end, guided matching included: without the
+    // neighbourhood consensus test a quarter of the guided matches on this
+    // scene's repeated texture were wrong (0.77 of inliers true).
+    let front = run_front_end(&photos, &features, None, &FrontEndOptions::default(), &NoProgress);
     assert_eq!(front.cameras.len(), 1);
     assert_eq!(front.pairs.len(), 12 * 11 / 2);
 
@@ -84,9 +82,6 @@ fn overlapping_pairs_are_verified_with_true_matches() {
             }
             continue;
         };
-        if !overlapping {
-            continue;
-        }
         let before = true_matches;
         for &(i, j) in &geometry.inliers {
             let (ka, kb) = (&features[pair.a].keypoints[i as usize], &features[pair.b].keypoints[j as usize]);
@@ -107,9 +102,10 @@ fn overlapping_pairs_are_verified_with_true_matches() {
     }
     let ratio = true_matches as f64 / all_matches.max(1) as f64;
     eprintln!("overlapping pairs missed: {missed:?}; {true_matches} of {all_matches} inliers true ({ratio:.3})");
-    // The issue asks for every overlapping pair and 95 % true inliers.
-    // Measured: 0.967 true; 2 of 17 overlapping pairs missed (a close-up
-    // and a pair at the overlap threshold).
-    assert!(missed.len() <= 2, "overlapping pairs not verified: {missed:?}");
+    // The issue asks for every overlapping pair and 95 % true inliers,
+    // counted over every verified pair. Measured: 0.962 true; 1 of the
+    // overlapping pairs missed (a close-up); 2 pairs that do not overlap
+    // verified with 16 and 17 wrong inliers.
+    assert!(missed.len() <= 1, "overlapping pairs not verified: {missed:?}");
     assert!(ratio >= 0.95, "true inlier ratio {ratio:.3}");
 }
