@@ -313,12 +313,29 @@ fn stone(u: f64, v: f64) -> [f64; 3] {
 }
 
 fn ceramic(u: f64, v: f64) -> [f64; 3] {
-    let band = (v * 6.0).fract();
-    let motif = ((u * 10.0).sin() * (v * 14.0).cos()).abs();
+    // Blue-and-white glaze painted by hand: bands that wobble and differ in
+    // width, and between them motifs of several kinds each placed, sized
+    // and chosen on its own. A printed, exactly periodic pattern let every
+    // pot match every other pot (and itself, turned) in the photos.
     let white = [0.75, 0.77, 0.78];
     let blue = [0.05, 0.12, 0.45];
-    if band < 0.12 || (band > 0.4 && band < 0.6 && motif > 0.5) {
-        blue
+    let wobble = 0.3 * (fbm2(u * 1.5, v * 1.5, 3, 91) - 0.5);
+    let (band, fv) = jittered_cell(v * 5.0 + wobble, 92);
+    let line = 0.05 + 0.1 * hash01(&[band, 93]);
+    let (cell, fu) = jittered_cell(u * 4.0, band);
+    let kind = hash01(&[cell, band, 94]);
+    let (du, dv) = (fu - 0.5 - 0.2 * (hash01(&[cell, band, 95]) - 0.5), (fv - 0.55) * 1.6);
+    let size = 0.12 + 0.18 * hash01(&[cell, band, 96]);
+    let r = du.hypot(dv);
+    let painted = fv < line
+        || match kind {
+            k if k < 0.3 => r < size,
+            k if k < 0.55 => (r - size).abs() < 0.05,
+            k if k < 0.8 => (du * 1.7 + dv).abs() < 0.06 && r < size * 1.5,
+            _ => false,
+        };
+    if painted {
+        scale(blue, 0.8 + 0.4 * hash01(&[cell, band, 97]))
     } else {
         scale(white, 0.9 + 0.1 * value2(u * 30.0, v * 30.0, 90))
     }
