@@ -150,6 +150,15 @@ impl Layout {
         let principal = block(options.refine_intrinsics && options.refine_principal_point, PRINCIPAL);
         Layout { pose, intrinsics, principal, size }
     }
+
+    /// Every variable parameter block as (offset, kind): poses (0), then
+    /// intrinsics (1), then principal points (2).
+    fn blocks(&self) -> Vec<(usize, usize)> {
+        let kind = |blocks: &[Option<usize>], kind: usize| {
+            blocks.iter().flatten().map(move |&at| (at, kind)).collect::<Vec<_>>()
+        };
+        [kind(&self.pose, 0), kind(&self.intrinsics, 1), kind(&self.principal, 2)].concat()
+    }
 }
 
 /// One observation linearised: residual (predicted minus measured) and
@@ -345,14 +354,7 @@ struct ReducedPattern {
 
 impl ReducedPattern {
     fn new(problem: &Problem, layout: &Layout, by_point: &[Vec<usize>]) -> ReducedPattern {
-        let blocks: Vec<(usize, usize)> = layout
-            .pose
-            .iter()
-            .flatten()
-            .map(|&at| (at, 0))
-            .chain(layout.intrinsics.iter().flatten().map(|&at| (at, 1)))
-            .chain(layout.principal.iter().flatten().map(|&at| (at, 2)))
-            .collect();
+        let blocks = layout.blocks();
         let poses = layout.pose.iter().flatten().count();
         let mut node_at = vec![usize::MAX; layout.size];
         for (v, &(at, _)) in blocks.iter().enumerate() {
@@ -597,14 +599,7 @@ impl Linearisation {
     /// The inverses of the diagonal blocks of `S` (6x6 per pose, 3x3 per
     /// camera's intrinsics), as (offset, inverse).
     fn block_jacobi(&self, layout: &Layout) -> Vec<(usize, DMatrix<f64>)> {
-        let starts: Vec<(usize, usize)> = layout
-            .pose
-            .iter()
-            .flatten()
-            .map(|&at| (at, POSE))
-            .chain(layout.intrinsics.iter().flatten().map(|&at| (at, INTRINSICS)))
-            .chain(layout.principal.iter().flatten().map(|&at| (at, PRINCIPAL)))
-            .collect();
+        let starts: Vec<(usize, usize)> = layout.blocks().into_iter().map(|(at, kind)| (at, span(kind).1)).collect();
         let mut index = vec![usize::MAX; layout.size];
         for (b, &(at, _)) in starts.iter().enumerate() {
             index[at] = b;
