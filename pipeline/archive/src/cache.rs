@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::atomic::{commit_dir, remove_stale_temps, temp_sibling};
+use crate::atomic::{remove_stale_temps, sync_parent, temp_sibling};
 
 /// A cache key: 64 lowercase hex characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,9 +119,17 @@ impl PendingEntry {
     }
 
     /// Renames the finished folder into place and returns its final path.
+    /// When a parallel build of the same key finished first, its entry is
+    /// kept and this one dropped: equal keys mean equal content.
     pub fn commit(mut self) -> Result<PathBuf> {
-        commit_dir(&self.temp, &self.target).with_context(|| format!("finishing {}", self.target.display()))?;
-        self.committed = true;
+        match fs::rename(&self.temp, &self.target) {
+            Ok(()) => {
+                sync_parent(&self.target).with_context(|| format!("finishing {}", self.target.display()))?;
+                self.committed = true;
+            }
+            Err(_) if self.target.is_dir() => {}
+            Err(e) => return Err(e).with_context(|| format!("finishing {}", self.target.display())),
+        }
         Ok(self.target.clone())
     }
 }
@@ -169,6 +177,22 @@ mod tests {
         let done = pending.commit().unwrap();
         assert!(cache.contains("s", &key));
         assert_eq!(fs::read_to_string(done.join("out.txt")).unwrap(), "x");
+    }
+
+    #[test]
+    fn the_same_entry_built_twice_at_once_is_kept_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = BuildCache::new(dir.path().to_path_buf());
+        let key = KeyBuilder::new("s", 1).finish();
+        let first = cache.begin("s", &key).unwrap();
+        let second = cache.begin("s", &key).unwrap();
+        for pending in [&first, &second] {
+            fs::write(pending.dir().join("out.txt"), "x").unwrap();
+        }
+        let done = first.commit().unwrap();
+        assert_eq!(second.commit().unwrap(), done);
+        assert_eq!(fs::read_to_string(done.join("out.txt")).unwrap(), "x");
+        assert_eq!(fs::read_dir(dir.path().join("s")).unwrap().count(), 1);
     }
 
     #[test]

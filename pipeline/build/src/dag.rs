@@ -6,6 +6,7 @@
 //! already, so a second build does nothing, and a build killed at any
 //! moment resumes where it stopped.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{Result, bail};
@@ -122,7 +123,11 @@ pub fn run_stage(
 ) -> Result<(StageReport, Vec<String>)> {
     let jobs = stage.plan(photos)?;
     let name = stage.name();
-    let (todo, cached): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|job| !cache.contains(name, &job.key));
+    // Jobs of equal keys (two sites with the same photos) run once; the
+    // others count as cached.
+    let mut keys = HashSet::new();
+    let (todo, cached): (Vec<_>, Vec<_>) =
+        jobs.into_iter().partition(|job| !cache.contains(name, &job.key) && keys.insert(job.key.clone()));
     let mut report = StageReport {
         stage: name.to_string(),
         total: todo.len() + cached.len(),
@@ -175,6 +180,8 @@ mod tests {
         deps: &'static [&'static str],
         runs: AtomicUsize,
         fail_on: Option<usize>,
+        /// Jobs i and i + distinct share a key.
+        distinct: usize,
     }
 
     impl Stage for Counting {
@@ -187,7 +194,7 @@ mod tests {
         fn plan<'a>(&'a self, _photos: &'a [PhotoInput]) -> Result<Vec<Job<'a>>> {
             Ok((0..4)
                 .map(|i| Job {
-                    key: KeyBuilder::new(self.name, 1).add("i", &[i as u8]).finish(),
+                    key: KeyBuilder::new(self.name, 1).add("i", &[(i % self.distinct) as u8]).finish(),
                     label: format!("job {i}"),
                     run: Box::new(move |dir: &Path| {
                         self.runs.fetch_add(1, Ordering::SeqCst);
@@ -203,7 +210,7 @@ mod tests {
     }
 
     fn stage(name: &'static str, deps: &'static [&'static str], fail_on: Option<usize>) -> Counting {
-        Counting { name, deps, runs: AtomicUsize::new(0), fail_on }
+        Counting { name, deps, runs: AtomicUsize::new(0), fail_on, distinct: 4 }
     }
 
     #[test]
@@ -216,6 +223,16 @@ mod tests {
         let (report, _) = run_stage(&s, &[], &cache, false, &NoProgress).unwrap();
         assert_eq!((report.built, report.cached, report.failed.len()), (0, 3, 1));
         assert_eq!(s.runs.load(Ordering::SeqCst), 5);
+    }
+
+    #[test]
+    fn jobs_of_equal_keys_run_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = BuildCache::new(dir.path().to_path_buf());
+        let s = Counting { distinct: 2, ..stage("s", &[], None) };
+        let (report, _) = run_stage(&s, &[], &cache, false, &NoProgress).unwrap();
+        assert_eq!((report.total, report.built, report.cached, report.failed.len()), (4, 2, 2, 0));
+        assert_eq!(s.runs.load(Ordering::SeqCst), 2);
     }
 
     #[test]
