@@ -20,6 +20,8 @@ const NEIGHBOURS: usize = 8;
 /// Fewest verified inliers near a guided match for it to be judged; with
 /// fewer it is dropped (the motion there is unknown).
 const MIN_SUPPORT: usize = 4;
+/// Most rounds of growing the anchors by the matches that agree.
+const MAX_ROUNDS: usize = 8;
 
 /// Settings of the consensus test.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,38 +43,52 @@ impl Consensus {
 
     /// The `candidates` (feature of the first photo, of the second) that
     /// are among the `anchors` (verified inliers) or agree with the local
-    /// affine motion of the anchors nearest to them.
+    /// affine motion of the anchors nearest to them. Candidates that agree
+    /// become anchors in turn, so the test spreads from where the verified
+    /// inliers are dense into where they are sparse (wide baselines).
     pub fn filter(&self, a: &[Point], b: &[Point], anchors: &[Match], candidates: Vec<Match>) -> Vec<Match> {
-        let anchor_points: Vec<Point> = anchors.iter().map(|&(i, _)| a[i as usize]).collect();
         let verified: HashSet<Match> = anchors.iter().copied().collect();
+        let (mut kept, mut pending): (Vec<Match>, Vec<Match>) =
+            candidates.into_iter().partition(|m| verified.contains(m));
+        let mut support = anchors.to_vec();
+        for _ in 0..MAX_ROUNDS {
+            let (agree, rest): (Vec<Match>, Vec<Match>) = self.judge(a, b, &support, pending);
+            pending = rest;
+            if agree.is_empty() {
+                break;
+            }
+            support.extend_from_slice(&agree);
+            kept.extend(agree);
+        }
+        kept
+    }
+
+    /// Splits `candidates` into those that land where the local affine
+    /// motion of the `anchors` around them puts them, and the others.
+    fn judge(&self, a: &[Point], b: &[Point], anchors: &[Match], candidates: Vec<Match>) -> (Vec<Match>, Vec<Match>) {
+        let anchor_points: Vec<Point> = anchors.iter().map(|&(i, _)| a[i as usize]).collect();
         let grid = Grid::new(&anchor_points, self.radius / 2.0);
         let mut near = Vec::new();
-        candidates
-            .into_iter()
-            .filter(|&(i, j)| {
-                if verified.contains(&(i, j)) {
-                    return true;
-                }
-                let (pa, pb) = (a[i as usize], b[j as usize]);
-                near.clear();
-                grid.near_point(&pa, self.radius, &mut near);
-                if near.len() < MIN_SUPPORT {
-                    return false;
-                }
-                let distance = |k: usize| (anchor_points[k][0] - pa[0]).hypot(anchor_points[k][1] - pa[1]);
-                near.sort_by(|&k, &l| distance(k).total_cmp(&distance(l)));
-                near.truncate(NEIGHBOURS);
-                let pairs: Vec<(Point, Point)> = near
-                    .iter()
-                    .map(|&k| {
-                        let (ai, bi) = anchors[k];
-                        (a[ai as usize], b[bi as usize])
-                    })
-                    .collect();
-                let predicted = local_affine(&pairs, &pa);
-                (predicted[0] - pb[0]).hypot(predicted[1] - pb[1]) <= self.tolerance
-            })
-            .collect()
+        candidates.into_iter().partition(|&(i, j)| {
+            let (pa, pb) = (a[i as usize], b[j as usize]);
+            near.clear();
+            grid.near_point(&pa, self.radius, &mut near);
+            if near.len() < MIN_SUPPORT {
+                return false;
+            }
+            let distance = |k: usize| (anchor_points[k][0] - pa[0]).hypot(anchor_points[k][1] - pa[1]);
+            near.sort_by(|&k, &l| distance(k).total_cmp(&distance(l)));
+            near.truncate(NEIGHBOURS);
+            let pairs: Vec<(Point, Point)> = near
+                .iter()
+                .map(|&k| {
+                    let (ai, bi) = anchors[k];
+                    (a[ai as usize], b[bi as usize])
+                })
+                .collect();
+            let predicted = local_affine(&pairs, &pa);
+            (predicted[0] - pb[0]).hypot(predicted[1] - pb[1]) <= self.tolerance
+        })
     }
 }
 
@@ -148,6 +164,23 @@ mod tests {
         // and the perspective bends the motion (4 at the right border).
         let true_kept = kept.len() - anchors.len();
         assert!(true_kept as f64 >= 0.97 * (200 - wrong.len()) as f64, "{true_kept} true matches kept");
+    }
+
+    #[test]
+    fn the_test_spreads_from_dense_anchors_into_sparse_parts() {
+        // A grid 20 px apart; anchors fill the first 5 columns, candidates
+        // the next 8, most of them beyond the radius of every anchor: each
+        // round of the test reaches one column further.
+        let a: Vec<Point> = (0..200).map(|k| [20.0 * (k % 20) as f64, 20.0 * (k / 20) as f64]).collect();
+        let mut b: Vec<Point> = a.iter().map(warp).collect();
+        let anchors: Vec<Match> = (0..200).filter(|k| k % 20 < 5).map(|k| (k, k)).collect();
+        let far = 9 * 20 + 12;
+        b[far as usize][0] += 25.0;
+        let candidates: Vec<Match> = (0..200).filter(|k| (5..13).contains(&(k % 20))).map(|k| (k, k)).collect();
+        let kept = Consensus { radius: 40.0, tolerance: 2.0 }.filter(&a, &b, &anchors, candidates.clone());
+        let missing: Vec<&Match> = candidates.iter().filter(|&&m| m != (far, far) && !kept.contains(&m)).collect();
+        assert!(missing.is_empty(), "not reached: {missing:?}");
+        assert!(!kept.contains(&(far, far)), "the shifted match is dropped");
     }
 
     #[test]
