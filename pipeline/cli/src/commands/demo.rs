@@ -19,7 +19,7 @@ use crate::progress::Bars;
 /// The long help of `heritage demo` (shown by `--help`).
 pub const DEMO_HELP: &str = "Run the whole pipeline on a synthetic site, with nothing to bring.
 
-Renders 36 photos of a simulated Nhà Tổng Thận as a volunteer would
+Renders 24 photos of a simulated Nhà Tổng Thận as a volunteer would
 take them, creates a fresh archive, adds the site with Vietnamese and
 English text, ingests the photos, builds everything, publishes the website
 and serves it on 127.0.0.1 (until Ctrl+C). Everything goes into DIR (default: ./heritage-demo), which is
@@ -32,7 +32,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "heritage-demo")]
     dir: PathBuf,
     /// Number of photos to render.
-    #[arg(long, default_value_t = 36)]
+    #[arg(long, default_value_t = 24)]
     photos: usize,
     /// Photo size, WIDTHxHEIGHT.
     #[arg(long, default_value = "1600x1067", value_parser = super::synth::parse_size)]

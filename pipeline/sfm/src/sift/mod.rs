@@ -30,6 +30,10 @@ pub struct SiftOptions {
     pub edge_threshold: f32,
     /// Most orientations one keypoint may get.
     pub max_orientations: usize,
+    /// Also detect on the image doubled in size (COLMAP's first octave
+    /// -1) when the image's own octaves give fewer than `max_features`
+    /// keypoints: small photos then get as many features as large ones.
+    pub upsample: bool,
 }
 
 impl Default for SiftOptions {
@@ -41,6 +45,7 @@ impl Default for SiftOptions {
             peak_threshold: 0.02 / 3.0,
             edge_threshold: 10.0,
             max_orientations: 2,
+            upsample: true,
         }
     }
 }
@@ -110,6 +115,7 @@ const BASE_SIGMA: f32 = 1.6;
 
 /// A keypoint before orientation, with the octave it belongs to.
 struct Candidate {
+    /// Index into the octaves.
     octave: usize,
     x: f32,
     y: f32,
@@ -117,54 +123,83 @@ struct Candidate {
     response: f32,
 }
 
+/// One octave of the scale space: its Gaussian levels and how many image
+/// pixels one of its samples spans.
+struct Octave {
+    levels: Vec<Plane>,
+    factor: f32,
+}
+
+/// Blur (in samples of its octave) of scale level `level`.
+fn level_sigma(level: f32, scales: usize) -> f32 {
+    BASE_SIGMA * 2f32.powf(level / scales as f32)
+}
+
+/// Blurs `base` into the levels of one octave and finds the extrema of
+/// their differences, as candidates of octave number `octave`.
+fn scale_octave(base: Plane, octave: usize, options: &SiftOptions) -> (Vec<Plane>, Vec<Candidate>) {
+    let scales = options.scales_per_octave;
+    let detect = DetectOptions { peak_threshold: options.peak_threshold, edge_threshold: options.edge_threshold };
+    let mut levels = vec![base];
+    for i in 1..scales + 3 {
+        let increment = (level_sigma(i as f32, scales).powi(2) - level_sigma(i as f32 - 1.0, scales).powi(2)).sqrt();
+        let next = blur(&levels[i - 1], increment);
+        levels.push(next);
+    }
+    let dog: Vec<Plane> = levels.windows(2).map(|pair| pair[1].difference(&pair[0])).collect();
+    let candidates = find_extrema(&dog, &detect)
+        .into_iter()
+        .map(|e| Candidate { octave, x: e.x, y: e.y, level: e.level, response: e.response.abs() })
+        .collect();
+    (levels, candidates)
+}
+
 /// Extracts SIFT features from a grey plane (already reduced to the size
 /// wanted).
 pub fn extract(image: &Plane, options: &SiftOptions) -> Features {
     let scales = options.scales_per_octave;
-    let level_sigma = |level: f32| BASE_SIGMA * 2f32.powf(level / scales as f32);
-    let detect = DetectOptions { peak_threshold: options.peak_threshold, edge_threshold: options.edge_threshold };
-    let mut octaves: Vec<Vec<Plane>> = Vec::new();
+    let mut octaves: Vec<Octave> = Vec::new();
     let mut candidates = Vec::new();
     let mut base = blur(image, (BASE_SIGMA * BASE_SIGMA - INPUT_SIGMA * INPUT_SIGMA).sqrt());
+    let mut factor = 1.0;
     while base.width.min(base.height) >= 16 {
-        let mut levels = vec![base];
-        for i in 1..scales + 3 {
-            let increment = (level_sigma(i as f32).powi(2) - level_sigma(i as f32 - 1.0).powi(2)).sqrt();
-            let next = blur(&levels[i - 1], increment);
-            levels.push(next);
-        }
-        let dog: Vec<Plane> = levels.windows(2).map(|pair| pair[1].difference(&pair[0])).collect();
-        let octave = octaves.len();
-        candidates.extend(find_extrema(&dog, &detect).into_iter().map(|e| Candidate {
-            octave,
-            x: e.x,
-            y: e.y,
-            level: e.level,
-            response: e.response.abs(),
-        }));
+        let (levels, found) = scale_octave(base, octaves.len(), options);
+        candidates.extend(found);
         base = levels[scales].decimate();
-        octaves.push(levels);
+        octaves.push(Octave { levels, factor });
+        factor *= 2.0;
     }
-    // Strongest first; orientations can only add features, so candidates
-    // past the cap are never described.
+    // Strongest first.
     candidates.sort_by(|a, b| b.response.total_cmp(&a.response));
+    if options.upsample && candidates.len() < options.max_features {
+        // The input's blur doubles with its size. The doubled octave's
+        // keypoints fill the cap after the image's own, coarsest first (as
+        // COLMAP keeps them): the finest repeat least across viewpoints.
+        let doubled = blur(&image.upsample(), (BASE_SIGMA * BASE_SIGMA - 4.0 * INPUT_SIGMA * INPUT_SIGMA).sqrt());
+        let (levels, mut found) = scale_octave(doubled, octaves.len(), options);
+        found.sort_by(|a, b| b.level.total_cmp(&a.level));
+        candidates.extend(found);
+        octaves.push(Octave { levels, factor: 0.5 });
+    }
+    // The cap counts keypoints; one with two dominant orientations gives
+    // two features, as in COLMAP.
     candidates.truncate(options.max_features);
     let oriented: Vec<(&Candidate, f32)> = candidates
         .par_iter()
         .flat_map_iter(|c| {
-            let plane = &octaves[c.octave][(c.level.round() as usize).clamp(1, scales)];
-            let angles = describe::orientations(plane, c.x, c.y, level_sigma(c.level), options.max_orientations);
+            let plane = &octaves[c.octave].levels[(c.level.round() as usize).clamp(1, scales)];
+            let angles =
+                describe::orientations(plane, c.x, c.y, level_sigma(c.level, scales), options.max_orientations);
             angles.into_iter().map(move |a| (c, a))
         })
         .collect();
-    let oriented = &oriented[..oriented.len().min(options.max_features)];
     let described: Vec<(Keypoint, [u8; DESCRIPTOR_LEN])> = oriented
         .par_iter()
         .map(|&(c, angle)| {
-            let plane = &octaves[c.octave][(c.level.round() as usize).clamp(1, scales)];
-            let sigma = level_sigma(c.level);
+            let plane = &octaves[c.octave].levels[(c.level.round() as usize).clamp(1, scales)];
+            let sigma = level_sigma(c.level, scales);
             let descriptor = describe::descriptor(plane, c.x, c.y, sigma, angle);
-            let factor = (1usize << c.octave) as f32;
+            let factor = octaves[c.octave].factor;
             let keypoint = Keypoint {
                 x: c.x * factor + 0.5,
                 y: c.y * factor + 0.5,

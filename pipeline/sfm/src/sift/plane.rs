@@ -50,6 +50,26 @@ impl Plane {
         out
     }
 
+    /// The plane doubled in size by linear interpolation: sample `2i` is
+    /// sample `i`, sample `2i + 1` the mean of `i` and `i + 1` (the last
+    /// one repeats), so positions map exactly between the two sizes.
+    pub fn upsample(&self) -> Plane {
+        let (width, height) = (2 * self.width, 2 * self.height);
+        let next = |n: usize, i: usize| (i + 1).min(n - 1);
+        let half = |i: usize| 0.5 * (i % 2) as f32;
+        let mut out = Plane::new(width, height);
+        out.data.par_chunks_mut(width).enumerate().for_each(|(y, row)| {
+            let (above, below) = (self.row(y / 2), self.row(next(self.height, y / 2)));
+            for (x, v) in row.iter_mut().enumerate() {
+                let (x0, x1) = (x / 2, next(self.width, x / 2));
+                let top = above[x0] + half(x) * (above[x1] - above[x0]);
+                let bottom = below[x0] + half(x) * (below[x1] - below[x0]);
+                *v = top + half(y) * (bottom - top);
+            }
+        });
+        out
+    }
+
     /// `self - other`, sample by sample.
     pub fn difference(&self, other: &Plane) -> Plane {
         let data = self.data.par_iter().zip(&other.data).map(|(a, b)| a - b).collect();
@@ -129,6 +149,17 @@ mod tests {
             }
         }
         assert!((variance - sigma * sigma).abs() < 0.01, "variance {variance}");
+    }
+
+    #[test]
+    fn upsampling_interpolates_and_decimation_undoes_it() {
+        let p = Plane { width: 3, height: 2, data: vec![0.0, 2.0, 4.0, 8.0, 10.0, 12.0] };
+        let up = p.upsample();
+        assert_eq!((up.width, up.height), (6, 4));
+        assert_eq!(up.row(0), [0.0, 1.0, 2.0, 3.0, 4.0, 4.0]);
+        assert_eq!(up.row(1), [4.0, 5.0, 6.0, 7.0, 8.0, 8.0]);
+        assert_eq!(up.row(3), up.row(2));
+        assert_eq!(up.decimate(), p);
     }
 
     #[test]
