@@ -32,7 +32,8 @@ pub struct SiftOptions {
     pub max_orientations: usize,
     /// Also detect on the image doubled in size (COLMAP's first octave
     /// -1) when the image's own octaves give fewer than `max_features`
-    /// keypoints: small photos then get as many features as large ones.
+    /// keypoints and the doubled image is within `max_image_size`: small
+    /// photos then get as many features as large ones.
     pub upsample: bool,
 }
 
@@ -171,7 +172,8 @@ pub fn extract(image: &Plane, options: &SiftOptions) -> Features {
     }
     // Strongest first.
     candidates.sort_by(|a, b| b.response.total_cmp(&a.response));
-    if options.upsample && candidates.len() < options.max_features {
+    let doubled_fits = 2 * image.width.max(image.height) <= options.max_image_size as usize;
+    if options.upsample && doubled_fits && candidates.len() < options.max_features {
         // The input's blur doubles with its size. The doubled octave's
         // keypoints fill the cap after the image's own, coarsest first (as
         // COLMAP keeps them): the finest repeat least across viewpoints.
