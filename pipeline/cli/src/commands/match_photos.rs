@@ -45,7 +45,8 @@ pub struct MatchArgs {
     /// A 3x3 camera matrix (K.txt) that all photos share, instead of EXIF.
     #[arg(long, value_name = "K.txt")]
     intrinsics: Option<PathBuf>,
-    /// Most features per photo, strongest first.
+    /// Most keypoints per photo, strongest first (one with two dominant
+    /// orientations gives two features, as in COLMAP).
     #[arg(long, default_value_t = 8192)]
     max_features: usize,
     /// Longest side photos are reduced to before finding features.

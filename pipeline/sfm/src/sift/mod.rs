@@ -17,7 +17,8 @@ use plane::{Plane, blur};
 /// Settings of the extractor; the defaults follow COLMAP's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SiftOptions {
-    /// Most features kept, strongest |response| first.
+    /// Most keypoints kept, strongest |response| first (each gives a
+    /// feature per dominant orientation).
     pub max_features: usize,
     /// Longest side the image is reduced to before detection.
     pub max_image_size: u32,
