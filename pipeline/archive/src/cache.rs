@@ -161,11 +161,16 @@ mod tests {
         assert_ne!(KeyBuilder::new("thumbs", 1).finish(), KeyBuilder::new("thumbs", 2).finish());
     }
 
-    #[test]
-    fn entries_appear_only_when_committed() {
+    /// An empty cache in a temporary folder and a key of stage "s".
+    fn fresh_cache() -> (tempfile::TempDir, BuildCache, CacheKey) {
         let dir = tempfile::tempdir().unwrap();
         let cache = BuildCache::new(dir.path().to_path_buf());
-        let key = KeyBuilder::new("s", 1).finish();
+        (dir, cache, KeyBuilder::new("s", 1).finish())
+    }
+
+    #[test]
+    fn entries_appear_only_when_committed() {
+        let (dir, cache, key) = fresh_cache();
         {
             let pending = cache.begin("s", &key).unwrap();
             fs::write(pending.dir().join("out.txt"), "x").unwrap();
@@ -181,9 +186,7 @@ mod tests {
 
     #[test]
     fn the_same_entry_built_twice_at_once_is_kept_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = BuildCache::new(dir.path().to_path_buf());
-        let key = KeyBuilder::new("s", 1).finish();
+        let (dir, cache, key) = fresh_cache();
         let first = cache.begin("s", &key).unwrap();
         let second = cache.begin("s", &key).unwrap();
         for pending in [&first, &second] {
@@ -197,11 +200,9 @@ mod tests {
 
     #[test]
     fn stale_temporaries_are_cleaned() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = BuildCache::new(dir.path().to_path_buf());
+        let (dir, cache, key) = fresh_cache();
         let dead = dir.path().join("s").join(format!("{}4000000000-0-abc", crate::atomic::TEMP_PREFIX));
         fs::create_dir_all(&dead).unwrap();
-        let key = KeyBuilder::new("s", 1).finish();
         let live = cache.begin("s", &key).unwrap();
         assert_eq!(cache.remove_stale_temps().unwrap(), 1);
         assert!(live.dir().exists() && !dead.exists());
