@@ -4,6 +4,7 @@
 //! COLMAP stores them.
 
 use std::f32::consts::TAU;
+use std::ops::RangeInclusive;
 
 use super::plane::Plane;
 
@@ -17,15 +18,6 @@ const DESCRIPTOR_BINS: usize = 8;
 pub const DESCRIPTOR_LEN: usize = SPATIAL_BINS * SPATIAL_BINS * DESCRIPTOR_BINS;
 /// Width of a spatial bin in units of the keypoint's scale.
 const MAGNIFICATION: f32 = 3.0;
-
-/// Gradient (magnitude, angle in [0, 2π)) at an interior pixel, by
-/// central differences.
-#[inline]
-fn gradient(plane: &Plane, x: usize, y: usize) -> (f32, f32) {
-    let dx = 0.5 * (plane.at(x + 1, y) - plane.at(x - 1, y));
-    let dy = 0.5 * (plane.at(x, y + 1) - plane.at(x, y - 1));
-    ((dx * dx + dy * dy).sqrt(), wrap(fast_atan2(dy, dx)))
-}
 
 /// `atan2(y, x)` to within 2e-5 radians (a minimax polynomial for the
 /// arctangent on [0, 1], then the octant), several times faster than the
@@ -69,16 +61,33 @@ fn split(value: f32) -> (isize, f32) {
     (whole, value - whole as f32)
 }
 
-/// The interior pixels (where a gradient exists) of the square of
-/// `radius` around (`x`, `y`), with their offsets from it.
-fn window(plane: &Plane, x: f32, y: f32, radius: isize) -> impl Iterator<Item = (usize, usize, f32, f32)> + '_ {
+/// The square of `radius` around (`x`, `y`), cut to the interior pixels
+/// (where a gradient exists), as column and row ranges.
+fn window(plane: &Plane, x: f32, y: f32, radius: isize) -> (RangeInclusive<usize>, RangeInclusive<usize>) {
     let (xi, yi) = (x.round() as isize, y.round() as isize);
-    let (width, height) = (plane.width as isize, plane.height as isize);
-    (yi - radius..=yi + radius).filter(move |&py| py >= 1 && py < height - 1).flat_map(move |py| {
-        (xi - radius..=xi + radius)
-            .filter(move |&px| px >= 1 && px < width - 1)
-            .map(move |px| (px as usize, py as usize, px as f32 - x, py as f32 - y))
-    })
+    let clamp = |v: isize, size: usize| v.clamp(1, size as isize - 2) as usize;
+    (
+        clamp(xi - radius, plane.width)..=clamp(xi + radius, plane.width),
+        clamp(yi - radius, plane.height)..=clamp(yi + radius, plane.height),
+    )
+}
+
+/// `exp(-(i - centre)² / (2 sigma²))` for each `i` of `range`: a Gaussian
+/// window over image offsets is the product of one per axis.
+fn gaussian_weights(range: RangeInclusive<usize>, centre: f32, sigma: f32) -> Vec<f32> {
+    let factor = -0.5 / (sigma * sigma);
+    range.map(|i| ((i as f32 - centre).powi(2) * factor).exp()).collect()
+}
+
+/// The gradients of the pixels `columns` of row `y`, by central
+/// differences, each passed to `visit(column index in the range, dx, dy)`.
+#[inline]
+fn row_gradients(plane: &Plane, y: usize, columns: RangeInclusive<usize>, mut visit: impl FnMut(usize, f32, f32)) {
+    let (above, row, below) = (plane.row(y - 1), plane.row(y), plane.row(y + 1));
+    let start = *columns.start();
+    for px in columns {
+        visit(px - start, 0.5 * (row[px + 1] - row[px - 1]), 0.5 * (below[px] - above[px]));
+    }
 }
 
 /// Dominant gradient orientations (radians) around (`x`, `y`) at scale
@@ -88,18 +97,24 @@ pub fn orientations(plane: &Plane, x: f32, y: f32, sigma: f32, max_count: usize)
     let window_sigma = 1.5 * sigma;
     let radius = (3.0 * window_sigma).round() as isize;
     let mut histogram = [0.0f32; ORIENTATION_BINS];
-    for (px, py, fx, fy) in window(plane, x, y, radius) {
-        let r2 = fx * fx + fy * fy;
-        if r2 > (radius * radius) as f32 + 0.5 {
-            continue;
-        }
-        let (magnitude, angle) = gradient(plane, px, py);
-        let weight = (-r2 / (2.0 * window_sigma * window_sigma)).exp();
-        // Bin centres at (i + 0.5) * 10°; the bin below may be the last.
-        let (lower, frac) = split(angle / TAU * ORIENTATION_BINS as f32 - 0.5);
-        let lower = (lower + ORIENTATION_BINS as isize) as usize % ORIENTATION_BINS;
-        histogram[lower] += (1.0 - frac) * weight * magnitude;
-        histogram[(lower + 1) % ORIENTATION_BINS] += frac * weight * magnitude;
+    let (columns, rows) = window(plane, x, y, radius);
+    let column_weights = gaussian_weights(columns.clone(), x, window_sigma);
+    let limit = (radius * radius) as f32 + 0.5;
+    for (py, row_weight) in rows.clone().zip(gaussian_weights(rows, y, window_sigma)) {
+        let fy = py as f32 - y;
+        row_gradients(plane, py, columns.clone(), |k, dx, dy| {
+            let fx = (columns.start() + k) as f32 - x;
+            if fx * fx + fy * fy > limit {
+                return;
+            }
+            let weight = column_weights[k] * row_weight * (dx * dx + dy * dy).sqrt();
+            // Bin centres at (i + 0.5) * 10°; the bin below may be the last.
+            let angle = wrap(fast_atan2(dy, dx));
+            let (lower, frac) = split(angle / TAU * ORIENTATION_BINS as f32 - 0.5);
+            let lower = (lower + ORIENTATION_BINS as isize) as usize % ORIENTATION_BINS;
+            histogram[lower] += (1.0 - frac) * weight;
+            histogram[(lower + 1) % ORIENTATION_BINS] += frac * weight;
+        });
     }
     for _ in 0..6 {
         let previous = histogram;
@@ -135,22 +150,31 @@ pub fn orientations(plane: &Plane, x: f32, y: f32, sigma: f32, max_count: usize)
 pub fn descriptor(plane: &Plane, x: f32, y: f32, sigma: f32, angle: f32) -> [u8; DESCRIPTOR_LEN] {
     let bin_width = MAGNIFICATION * sigma;
     let radius = (std::f32::consts::SQRT_2 * bin_width * (SPATIAL_BINS as f32 + 1.0) / 2.0 + 0.5) as isize;
-    let (cos, sin) = (angle.cos(), angle.sin());
+    // Rotation into the keypoint's frame and scaling to bins at once.
+    let (cos, sin) = (angle.cos() / bin_width, angle.sin() / bin_width);
     let half = SPATIAL_BINS as f32 / 2.0;
-    let mut histogram = [0.0f32; DESCRIPTOR_LEN];
-    for (px, py, fx, fy) in window(plane, x, y, radius) {
-        // Offset in the keypoint's frame, in bins.
-        let nx = (cos * fx + sin * fy) / bin_width;
-        let ny = (-sin * fx + cos * fy) / bin_width;
-        let (column, row) = (nx + half - 0.5, ny + half - 0.5);
-        if column <= -1.0 || row <= -1.0 || column >= SPATIAL_BINS as f32 || row >= SPATIAL_BINS as f32 {
-            continue;
-        }
-        let (magnitude, gradient_angle) = gradient(plane, px, py);
-        let weight = magnitude * (-(nx * nx + ny * ny) / (2.0 * half * half)).exp();
-        let orientation = wrap(gradient_angle - angle) / TAU * DESCRIPTOR_BINS as f32;
-        add_trilinear(&mut histogram, row, column, orientation, weight);
+    // The Gaussian window (sigma: half the descriptor's width) is the same
+    // in the image's frame as in the keypoint's.
+    let (columns, rows) = window(plane, x, y, radius);
+    let column_weights = gaussian_weights(columns.clone(), x, half * bin_width);
+    let mut histogram = PaddedHistogram::default();
+    for (py, row_weight) in rows.clone().zip(gaussian_weights(rows, y, half * bin_width)) {
+        let fy = py as f32 - y;
+        row_gradients(plane, py, columns.clone(), |k, dx, dy| {
+            let fx = (columns.start() + k) as f32 - x;
+            // Offset in the keypoint's frame, in bins from the first centre.
+            let column = cos * fx + sin * fy + half - 0.5;
+            let row = -sin * fx + cos * fy + half - 0.5;
+            if column <= -1.0 || row <= -1.0 || column >= SPATIAL_BINS as f32 || row >= SPATIAL_BINS as f32 {
+                return;
+            }
+            let weight = column_weights[k] * row_weight * (dx * dx + dy * dy).sqrt();
+            // In (-π, 3π] before wrapping (`angle` is in [0, 2π)).
+            let orientation = wrap(fast_atan2(dy, dx) - angle + TAU) / TAU * DESCRIPTOR_BINS as f32;
+            histogram.add(row, column, orientation, weight);
+        });
     }
+    let mut histogram = histogram.interior();
     root_sift(&mut histogram);
     let mut out = [0u8; DESCRIPTOR_LEN];
     for (o, v) in out.iter_mut().zip(histogram) {
@@ -159,25 +183,46 @@ pub fn descriptor(plane: &Plane, x: f32, y: f32, sigma: f32, angle: f32) -> [u8;
     out
 }
 
-/// Spreads `weight` over the 8 bins around (`row`, `column`, `orientation`).
-fn add_trilinear(histogram: &mut [f32; DESCRIPTOR_LEN], row: f32, column: f32, orientation: f32, weight: f32) {
-    let ((r0, fr), (c0, fc), (o0, fo)) = (split(row), split(column), split(orientation));
-    for (dr, wr) in [(0, 1.0 - fr), (1, fr)] {
-        let r = r0 + dr;
-        if !(0..SPATIAL_BINS as isize).contains(&r) {
-            continue;
-        }
-        for (dc, wc) in [(0, 1.0 - fc), (1, fc)] {
-            let c = c0 + dc;
-            if !(0..SPATIAL_BINS as isize).contains(&c) {
-                continue;
+/// Padded side: spatial bins plus one on each side, so that trilinear
+/// spreading needs no bounds checks.
+const PADDED: usize = SPATIAL_BINS + 2;
+
+/// The descriptor's histogram with a border of spatial bins that catch
+/// the weight falling outside (dropped at the end).
+struct PaddedHistogram([f32; PADDED * PADDED * DESCRIPTOR_BINS]);
+
+impl Default for PaddedHistogram {
+    fn default() -> PaddedHistogram {
+        PaddedHistogram([0.0; PADDED * PADDED * DESCRIPTOR_BINS])
+    }
+}
+
+impl PaddedHistogram {
+    /// Spreads `weight` over the 8 bins around (`row`, `column`,
+    /// `orientation`); `row` and `column` are in (-1, SPATIAL_BINS).
+    #[inline]
+    fn add(&mut self, row: f32, column: f32, orientation: f32, weight: f32) {
+        let ((r0, fr), (c0, fc), (o0, fo)) = (split(row), split(column), split(orientation));
+        let (r, c, o) = ((r0 + 1) as usize, (c0 + 1) as usize, o0 as usize % DESCRIPTOR_BINS);
+        let next = (o + 1) % DESCRIPTOR_BINS;
+        for (dr, wr) in [(0, 1.0 - fr), (1, fr)] {
+            for (dc, wc) in [(0, 1.0 - fc), (1, fc)] {
+                let cell = ((r + dr) * PADDED + c + dc) * DESCRIPTOR_BINS;
+                let w = weight * wr * wc;
+                self.0[cell + o] += w * (1.0 - fo);
+                self.0[cell + next] += w * fo;
             }
-            for (dor, wo) in [(0, 1.0 - fo), (1, fo)] {
-                let o = (o0 as usize + dor) % DESCRIPTOR_BINS;
-                let index = (r as usize * SPATIAL_BINS + c as usize) * DESCRIPTOR_BINS + o;
-                histogram[index] += weight * wr * wc * wo;
-            }
         }
+    }
+
+    /// The spatial bins inside the descriptor.
+    fn interior(&self) -> [f32; DESCRIPTOR_LEN] {
+        let mut out = [0.0; DESCRIPTOR_LEN];
+        for (r, rows) in out.chunks_exact_mut(SPATIAL_BINS * DESCRIPTOR_BINS).enumerate() {
+            let start = ((r + 1) * PADDED + 1) * DESCRIPTOR_BINS;
+            rows.copy_from_slice(&self.0[start..start + SPATIAL_BINS * DESCRIPTOR_BINS]);
+        }
+        out
     }
 }
 
@@ -230,6 +275,38 @@ mod tests {
             assert_eq!(found.len(), 1, "{degrees}: {found:?}");
             let error = (found[0] - angle + std::f32::consts::PI).rem_euclid(TAU) - std::f32::consts::PI;
             assert!(error.abs() < 0.02, "{degrees}: {found:?}");
+        }
+    }
+
+    /// A smooth texture with gradients in every direction, turned by
+    /// `turn` radians about the centre of a 96-pixel plane.
+    fn texture(turn: f32) -> Plane {
+        let size = 96;
+        let mut plane = Plane::new(size, size);
+        let (cos, sin) = (turn.cos(), turn.sin());
+        for y in 0..size {
+            for x in 0..size {
+                let (dx, dy) = (x as f32 - 48.0, y as f32 - 48.0);
+                let (u, v) = (cos * dx + sin * dy, -sin * dx + cos * dy);
+                plane.data[y * size + x] =
+                    0.5 + 0.2 * (0.31 * u + 0.1 * v).sin() * (0.23 * v - 0.05 * u).cos() + 0.1 * (0.17 * (u - v)).sin();
+            }
+        }
+        plane
+    }
+
+    #[test]
+    fn descriptor_turns_with_the_image_at_every_orientation() {
+        // Keypoint angles near 0 and 2π, where the relative gradient angle
+        // wraps; the texture's gradients point every way.
+        for (angle, turn) in [(0.2f32, 0.9f32), (5.9, 0.3), (6.2, 1.7), (3.0, 3.1)] {
+            let turned = (angle + turn).rem_euclid(TAU);
+            let a = descriptor(&texture(0.0), 48.0, 48.0, 2.5, angle);
+            let b = descriptor(&texture(turn), 48.0, 48.0, 2.5, turned);
+            let dot: f32 = a.iter().zip(&b).map(|(&p, &q)| f32::from(p) * f32::from(q)).sum();
+            let norms: f32 =
+                [a, b].iter().map(|d| d.iter().map(|&v| f32::from(v).powi(2)).sum::<f32>().sqrt()).product();
+            assert!(dot / norms > 0.99, "angle {angle}, turn {turn}: cosine {}", dot / norms);
         }
     }
 

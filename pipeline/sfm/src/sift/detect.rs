@@ -58,12 +58,21 @@ pub fn find_extrema(dog: &[Plane], options: &DetectOptions) -> Vec<Extremum> {
 }
 
 /// Whether `v` at (`x`, `y`) of level `s` is above or below all 26
-/// neighbours.
+/// neighbours (written as plain loops: this runs for most pixels).
 fn is_extremum(dog: &[Plane], s: usize, x: usize, y: usize, v: f32) -> bool {
-    let neighbours =
-        (s - 1..=s + 1).flat_map(|l| (y - 1..=y + 1).flat_map(move |r| (x - 1..=x + 1).map(move |c| (l, r, c))));
-    let mut others = neighbours.filter(|&(l, r, c)| (l, r, c) != (s, y, x)).map(|(l, r, c)| dog[l].at(c, r));
-    if v > 0.0 { others.all(|o| v > o) } else { others.all(|o| v < o) }
+    let beyond = |o: f32| if v > 0.0 { v > o } else { v < o };
+    // The own level first: most pixels fail there.
+    for l in [s, s - 1, s + 1] {
+        for r in y - 1..=y + 1 {
+            let row = &dog[l].row(r)[x - 1..=x + 1];
+            for (c, &o) in row.iter().enumerate() {
+                if !(beyond(o) || (l == s && r == y && c == 1)) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
 }
 
 /// Quadratic refinement (up to 5 moves of one pixel), then the contrast and
