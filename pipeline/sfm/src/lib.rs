@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod consensus;
 pub mod coverage;
 pub mod database;
+pub mod dots;
 pub mod envelope;
 pub mod estimators;
 pub mod features;

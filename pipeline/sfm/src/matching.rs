@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::dots::{DescriptorSet, TILE_COLUMNS, TILE_ROWS, dot};
 use crate::sift::{DESCRIPTOR_LEN, Features};
 
 /// Settings of descriptor matching; the defaults follow COLMAP's.
@@ -24,51 +25,56 @@ impl Default for MatchOptions {
     }
 }
 
-/// Descriptors as unit `f32` vectors, ready for dot products.
-#[derive(Debug, Clone)]
+/// Descriptors ready for matching: exact integer products scaled by the
+/// inverse norms are the dot products of unit vectors.
+#[derive(Debug, Clone, Default)]
 pub struct UnitDescriptors {
-    data: Vec<f32>,
+    set: DescriptorSet,
+    /// Inverse norm of each descriptor, padded with NaN to whole tiles (a
+    /// NaN product compares false, so padding never matches).
+    inverse_norms: Vec<f32>,
 }
 
 impl UnitDescriptors {
-    /// Converts byte descriptors to unit vectors.
+    /// The descriptors of some features.
     pub fn new(features: &Features) -> UnitDescriptors {
-        UnitDescriptors::from_rows(features.descriptors.iter().map(|&v| f32::from(v)).collect())
+        let set = DescriptorSet::new(&features.descriptors);
+        let mut inverse_norms: Vec<f32> = features
+            .descriptors
+            .chunks_exact(DESCRIPTOR_LEN)
+            .map(|d| 1.0 / (d.iter().map(|&v| f32::from(v).powi(2)).sum::<f32>().sqrt().max(f32::MIN_POSITIVE)))
+            .collect();
+        inverse_norms.resize(set.len().next_multiple_of(TILE_COLUMNS.max(TILE_ROWS)), f32::NAN);
+        UnitDescriptors { set, inverse_norms }
     }
 
-    /// Unit descriptors from `DESCRIPTOR_LEN` floats each, normalised here.
-    pub fn from_rows(mut data: Vec<f32>) -> UnitDescriptors {
-        for d in data.chunks_exact_mut(DESCRIPTOR_LEN) {
-            let norm = d.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
-            d.iter_mut().for_each(|v| *v /= norm);
+    /// Descriptor `i` as a unit vector.
+    pub fn unit_row(&self, i: usize) -> [f32; DESCRIPTOR_LEN] {
+        let mut out = [0.0; DESCRIPTOR_LEN];
+        for (o, &v) in out.iter_mut().zip(self.set.row(i)) {
+            *o = f32::from(v) * self.inverse_norms[i];
         }
-        UnitDescriptors { data }
+        out
     }
 
-    /// Descriptor `i`.
-    pub fn row(&self, i: usize) -> &[f32] {
-        &self.data[i * DESCRIPTOR_LEN..(i + 1) * DESCRIPTOR_LEN]
+    /// The dot product of unit descriptors `i` of `self` and `j` of `other`.
+    fn dot(&self, i: usize, other: &UnitDescriptors, j: usize) -> f32 {
+        dot(self.set.row(i), other.set.row(j)) as f32 * self.inverse_norms[i] * other.inverse_norms[j]
     }
 
     /// Number of descriptors.
     pub fn len(&self) -> usize {
-        self.data.len() / DESCRIPTOR_LEN
+        self.set.len()
     }
 
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.set.is_empty()
     }
 }
 
-/// Rows of the first set multiplied at once (bounds the product's memory).
-const BLOCK_ROWS: usize = 512;
-
 /// A match: index in the first set, index in the second.
 pub type Match = (u32, u32);
-
-/// Best two dot products of a row and the column of the best.
-type RowBest = (f32, f32, u32);
 
 /// Dot products below this can neither be a match (too far) nor fail one
 /// by the ratio test.
@@ -76,16 +82,55 @@ fn floor(options: &MatchOptions) -> f32 {
     (options.max_distance / options.max_ratio).min(std::f32::consts::PI).cos()
 }
 
-/// Puts `dot` of row `i` and column `j` into the running bests.
-#[inline]
-fn record(row: &mut RowBest, column: &mut (f32, usize), dot: f32, i: usize, j: usize) {
-    if dot > row.0 {
-        *row = (dot, row.0, j as u32);
-    } else if dot > row.1 {
-        row.1 = dot;
+/// The running best products: each row's best two and the column of its
+/// best, each column's best and the row of it.
+struct Bests {
+    rows: Vec<(f32, f32, u32)>,
+    column_best: Vec<f32>,
+    column_row: Vec<u32>,
+}
+
+impl Bests {
+    /// Nothing seen yet: every best starts at the floor, so that most
+    /// products are passed over at once.
+    fn new(rows: usize, columns: usize, options: &MatchOptions) -> Bests {
+        let floor = floor(options);
+        Bests {
+            rows: vec![(floor, floor, u32::MAX); rows],
+            column_best: vec![floor; columns],
+            column_row: vec![u32::MAX; columns],
+        }
     }
-    if dot > column.0 {
-        *column = (dot, i);
+
+    /// Puts `dot` of row `i` and column `j` into the running bests.
+    #[inline]
+    fn record(&mut self, i: usize, j: usize, dot: f32) {
+        let row = &mut self.rows[i];
+        if dot > row.0 {
+            *row = (dot, row.0, j as u32);
+        } else if dot > row.1 {
+            row.1 = dot;
+        }
+        if dot > self.column_best[j] {
+            self.column_best[j] = dot;
+            self.column_row[j] = i as u32;
+        }
+    }
+
+    /// The distance, ratio and mutual tests on each row's best two.
+    fn select(&self, options: &MatchOptions) -> Vec<Match> {
+        let distance = |dot: f32| dot.clamp(-1.0, 1.0).acos();
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(|&(i, &(d1, d2, j))| {
+                j != u32::MAX
+                    && distance(d1) <= options.max_distance
+                    && distance(d1) < options.max_ratio * distance(d2)
+                    && (!options.cross_check || self.column_row[j as usize] == i as u32)
+            })
+            .map(|(i, &(_, _, j))| (i as u32, j))
+            .collect()
     }
 }
 
@@ -95,45 +140,29 @@ pub fn match_descriptors(a: &UnitDescriptors, b: &UnitDescriptors, options: &Mat
     if na == 0 || nb < 2 {
         return Vec::new();
     }
-    // Rows and columns start at the floor, so most products are passed
-    // over at once.
-    let floor = floor(options);
-    let mut rows = vec![(floor, floor, u32::MAX); na];
-    let mut columns = vec![(floor, usize::MAX); nb];
-    let mut product = vec![0.0f32; BLOCK_ROWS.min(na) * nb];
-    for start in (0..na).step_by(BLOCK_ROWS) {
-        let block = BLOCK_ROWS.min(na - start);
-        // SAFETY: the pointers and strides describe `block x 128`, `128 x nb`
-        // and `block x nb` row-major matrices inside the three buffers.
-        unsafe {
-            matrixmultiply::sgemm(
-                block,
-                DESCRIPTOR_LEN,
-                nb,
-                1.0,
-                a.data[start * DESCRIPTOR_LEN..].as_ptr(),
-                DESCRIPTOR_LEN as isize,
-                1,
-                b.data.as_ptr(),
-                1,
-                DESCRIPTOR_LEN as isize,
-                0.0,
-                product.as_mut_ptr(),
-                nb as isize,
-                1,
-            );
-        }
-        for (r, dots) in product.chunks_exact(nb).take(block).enumerate() {
-            let i = start + r;
-            let row = &mut rows[i];
-            for (j, (&dot, column)) in dots.iter().zip(columns.iter_mut()).enumerate() {
-                if dot > row.1 || dot > column.0 {
-                    record(row, column, dot, i, j);
+    let mut bests = Bests::new(na, nb.next_multiple_of(TILE_COLUMNS), options);
+    a.set.for_each_tile(&b.set, |first_row, first_column, tile| {
+        let column_norms = &b.inverse_norms[first_column..][..TILE_COLUMNS];
+        for (i, products) in (first_row..na).zip(tile) {
+            let mut dots = [0.0f32; TILE_COLUMNS];
+            for ((d, &p), &n) in dots.iter_mut().zip(products).zip(column_norms) {
+                *d = p as f32 * n * a.inverse_norms[i];
+            }
+            // Most products beat neither the row's second best nor their
+            // column's best: one vectorised test passes them over.
+            let second = bests.rows[i].1;
+            let column_best = &bests.column_best[first_column..][..TILE_COLUMNS];
+            let any = dots.iter().zip(column_best).fold(false, |any, (&d, &c)| any | (d > second) | (d > c));
+            if any {
+                for (k, &d) in dots.iter().enumerate() {
+                    if d > bests.rows[i].1 || d > bests.column_best[first_column + k] {
+                        bests.record(i, first_column + k, d);
+                    }
                 }
             }
         }
-    }
-    select(&rows, &columns, options)
+    });
+    bests.select(options)
 }
 
 /// Guided matching: each feature `i` of `a` is compared only with the
@@ -148,48 +177,21 @@ pub fn guided_matches(
     candidates: impl Fn(usize, &mut Vec<usize>),
     allowed: impl Fn(usize, usize) -> bool,
 ) -> Vec<Match> {
-    let floor = floor(options);
-    let mut rows = vec![(floor, floor, u32::MAX); a.len()];
-    let mut columns = vec![(floor, usize::MAX); b.len()];
+    let mut bests = Bests::new(a.len(), b.len(), options);
     let mut listed = Vec::new();
-    for (i, row) in rows.iter_mut().enumerate() {
+    for i in 0..a.len() {
         listed.clear();
         candidates(i, &mut listed);
-        let x = a.row(i);
         for &j in &listed {
             if allowed(i, j) {
-                record(row, &mut columns[j], dot(x, b.row(j)), i, j);
+                let dot = a.dot(i, b, j);
+                if dot > bests.rows[i].1 || dot > bests.column_best[j] {
+                    bests.record(i, j, dot);
+                }
             }
         }
     }
-    select(&rows, &columns, options)
-}
-
-/// Dot product of two descriptors, in eight lanes so that it vectorises.
-#[inline]
-fn dot(x: &[f32], y: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    for (a, b) in x.chunks_exact(8).zip(y.chunks_exact(8)) {
-        for k in 0..8 {
-            lanes[k] += a[k] * b[k];
-        }
-    }
-    lanes.iter().sum()
-}
-
-/// The distance, ratio and mutual tests on each row's best two.
-fn select(rows: &[RowBest], columns: &[(f32, usize)], options: &MatchOptions) -> Vec<Match> {
-    let distance = |dot: f32| dot.clamp(-1.0, 1.0).acos();
-    rows.iter()
-        .enumerate()
-        .filter(|&(i, &(d1, d2, j))| {
-            j != u32::MAX
-                && distance(d1) <= options.max_distance
-                && distance(d1) < options.max_ratio * distance(d2)
-                && (!options.cross_check || columns[j as usize].1 == i)
-        })
-        .map(|(i, &(_, _, j))| (i as u32, j))
-        .collect()
+    bests.select(options)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use rayon::prelude::*;
 
 use crate::matching::UnitDescriptors;
+use crate::sift::DESCRIPTOR_LEN;
 
 /// Settings of pair selection.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,17 +89,17 @@ fn spread(len: usize, count: usize) -> impl Iterator<Item = usize> {
 
 /// VLAD vectors (Jégou et al. 2010) with intra- and power normalisation.
 fn vlad_vectors(descriptors: &[UnitDescriptors]) -> Vec<Vec<f32>> {
-    let training: Vec<&[f32]> =
-        descriptors.iter().flat_map(|d| spread(d.len(), TRAINING_PER_PHOTO).map(move |i| d.row(i))).collect();
+    let training: Vec<[f32; DESCRIPTOR_LEN]> =
+        descriptors.iter().flat_map(|d| spread(d.len(), TRAINING_PER_PHOTO).map(move |i| d.unit_row(i))).collect();
     let words = kmeans(&training, WORDS, 12);
-    let dim = crate::sift::DESCRIPTOR_LEN;
+    let dim = DESCRIPTOR_LEN;
     descriptors
         .par_iter()
         .map(|d| {
             let mut v = vec![0.0f32; words.len() * dim];
             for i in 0..d.len().min(AGGREGATED_PER_PHOTO) {
-                let x = d.row(i);
-                let w = nearest(&words, x);
+                let x = d.unit_row(i);
+                let w = nearest(&words, &x);
                 for (acc, (a, c)) in v[w * dim..(w + 1) * dim].iter_mut().zip(x.iter().zip(&words[w])) {
                     *acc += a - c;
                 }
@@ -129,7 +130,7 @@ fn nearest(centres: &[Vec<f32>], x: &[f32]) -> usize {
 }
 
 /// Spherical k-means with deterministic initialisation.
-fn kmeans(points: &[&[f32]], k: usize, iterations: usize) -> Vec<Vec<f32>> {
+fn kmeans(points: &[[f32; DESCRIPTOR_LEN]], k: usize, iterations: usize) -> Vec<Vec<f32>> {
     let k = k.min(points.len()).max(1);
     let mut centres: Vec<Vec<f32>> = spread(points.len(), k).map(|i| points[i].to_vec()).collect();
     for _ in 0..iterations {
@@ -154,14 +155,14 @@ mod tests {
 
     #[test]
     fn small_sets_are_matched_exhaustively() {
-        let d = vec![UnitDescriptors::from_rows(Vec::new()); 4];
+        let d = vec![UnitDescriptors::default(); 4];
         let pairs = select_pairs(&d, &[None; 4], &PairOptions::default());
         assert_eq!(pairs, vec![(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]);
     }
 
     #[test]
     fn gps_neighbours_are_paired() {
-        let d = vec![UnitDescriptors::from_rows(Vec::new()); 6];
+        let d = vec![UnitDescriptors::default(); 6];
         let positions: Vec<Option<[f64; 3]>> = (0..6).map(|i| Some([i as f64 * 10.0, 0.0, 0.0])).collect();
         let options = PairOptions { exhaustive_max: 2, retrieval_neighbours: 0, gps_neighbours: 1 };
         let pairs = select_pairs(&d, &positions, &options);
