@@ -76,12 +76,16 @@ impl Consensus {
             if near.len() < MIN_SUPPORT {
                 return false;
             }
-            let distance = |k: usize| (anchor_points[k][0] - pa[0]).hypot(anchor_points[k][1] - pa[1]);
-            near.sort_by(|&k, &l| distance(k).total_cmp(&distance(l)));
-            near.truncate(NEIGHBOURS);
-            let pairs: Vec<(Point, Point)> = near
+            // The nearest, by squared distance, without sorting the rest.
+            let squared = |k: usize| (anchor_points[k][0] - pa[0]).powi(2) + (anchor_points[k][1] - pa[1]).powi(2);
+            let mut keyed: Vec<(f64, usize)> = near.iter().map(|&k| (squared(k), k)).collect();
+            if keyed.len() > NEIGHBOURS {
+                keyed.select_nth_unstable_by(NEIGHBOURS - 1, |x, y| x.0.total_cmp(&y.0));
+                keyed.truncate(NEIGHBOURS);
+            }
+            let pairs: Vec<(Point, Point)> = keyed
                 .iter()
-                .map(|&k| {
+                .map(|&(_, k)| {
                     let (ai, bi) = anchors[k];
                     (a[ai as usize], b[bi as usize])
                 })
