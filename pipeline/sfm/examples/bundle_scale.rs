@@ -57,7 +57,7 @@ fn main() {
                 camera.focal * c.x / c.z + camera.cx + 0.5 * noise.next(),
                 camera.focal * c.y / c.z + camera.cy + 0.5 * noise.next(),
             ];
-            observations.push(Observation { image: i, point: j, xy });
+            observations.push(Observation { image: i, point: j, xy, weight: 1.0 });
         }
     }
     let mut problem = Problem {

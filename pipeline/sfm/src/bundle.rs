@@ -2,7 +2,8 @@
 //! (focal length and radial k1, k2 per camera; the principal point too
 //! when asked) and 3D points, with analytic Jacobians, the Schur complement on
 //! the points (each point's 3x3 block is inverted on its own, so the
-//! system to solve has only the camera parameters), and a Huber loss.
+//! system to solve has only the camera parameters), and a Huber loss;
+//! each observation weighted by its precision.
 //!
 //! The camera model is COLMAP's RADIAL: `x = f d(r²) (X/Z, Y/Z) + c` with
 //! `d = 1 + k1 r² + k2 r⁴`. Rotations are updated on the left,
@@ -48,6 +49,9 @@ pub struct Observation {
     pub point: usize,
     /// Measured pixel position.
     pub xy: [f64; 2],
+    /// How much the residual counts: 1 / the standard deviation of the
+    /// measurement relative to the most precise ones (1 for those).
+    pub weight: f64,
 }
 
 /// A bundle adjustment problem; adjusting changes it in place.
@@ -171,8 +175,9 @@ struct Linearised {
     d_point: Matrix2x3<f64>,
 }
 
-/// One observation linearised and robustly weighted (Jacobians and
-/// residual multiplied by the square root of its Huber weight), with where
+/// One observation linearised and weighted (Jacobians and residual
+/// multiplied by its weight and the square root of its Huber weight),
+/// with where
 /// its camera parameters sit in the reduced system.
 struct WeightedObservation {
     /// Camera-side Jacobian, pose then intrinsics columns.
@@ -253,7 +258,7 @@ fn cost(problem: &Problem, huber: Option<f64>) -> (f64, f64) {
             match linearise(&problem.cameras[image.camera], image, &problem.points[o.point], &o.xy) {
                 Some(l) => {
                     let s = l.residual.norm_squared();
-                    (robust(s, huber).1, s)
+                    (robust(s, huber).1 * o.weight * o.weight, s)
                 }
                 None => (1e6, 1e6),
             }
@@ -457,7 +462,7 @@ fn point_terms(
         let o = &problem.observations[k];
         let image = &problem.images[o.image];
         let Some(l) = linearise(&problem.cameras[image.camera], image, &problem.points[j], &o.xy) else { continue };
-        let root = robust(l.residual.norm_squared(), huber).0.sqrt();
+        let root = robust(l.residual.norm_squared(), huber).0.sqrt() * o.weight;
         let mut jc = SMatrix::<f64, 2, LOCAL>::zeros();
         jc.fixed_view_mut::<2, 6>(0, 0).copy_from(&(l.d_pose * root));
         jc.fixed_view_mut::<2, 3>(0, POSE).copy_from(&(l.d_intrinsics * root));

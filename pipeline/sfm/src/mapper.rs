@@ -51,6 +51,29 @@ impl Default for MapperOptions {
     }
 }
 
+/// A feature as the mapper uses it: where it is and how precisely.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measurement {
+    /// Position in pixels.
+    pub xy: Point,
+    /// 1 / the standard deviation of the position relative to the most
+    /// precise features' (1 for them, 1/2 for one twice as uncertain).
+    pub weight: f64,
+}
+
+impl Measurement {
+    /// The smallest keypoint scale (pixels) counted as the most precise:
+    /// the finest octave's base blur.
+    const FINEST_SCALE: f64 = 1.6;
+
+    /// A keypoint at `xy` found at `scale` pixels: its position is as
+    /// uncertain as its scale is large (localisation error grows with the
+    /// blur at which a feature is found).
+    pub fn of_keypoint(xy: Point, scale: f64) -> Measurement {
+        Measurement { xy, weight: (Measurement::FINEST_SCALE / scale).min(1.0) }
+    }
+}
+
 /// A reconstructed point and the features that see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapPoint {
@@ -100,7 +123,7 @@ pub fn reprojection_error(camera: &BaCamera, pose: &Pose, p: &Vector3<f64>, x: &
 struct State<'a> {
     cameras: Vec<BaCamera>,
     camera_of: &'a [usize],
-    keypoints: &'a [Vec<Point>],
+    keypoints: &'a [Vec<Measurement>],
     tracks: Vec<Vec<Feature>>,
     /// Track of each (photo, feature).
     track_of: HashMap<Feature, usize>,
@@ -122,7 +145,7 @@ impl State<'_> {
     }
 
     fn pixel(&self, (photo, feature): Feature) -> Point {
-        self.keypoints[photo as usize][feature as usize]
+        self.keypoints[photo as usize][feature as usize].xy
     }
 
     /// Triangulates track `t` from its registered observations, if the
@@ -166,7 +189,7 @@ impl State<'_> {
         let camera = self.cameras[self.camera_of[photo]];
         let mut image_points = Vec::new();
         let mut world = Vec::new();
-        for (feature, x) in self.keypoints[photo].iter().enumerate() {
+        for (feature, x) in self.keypoints[photo].iter().map(|m| &m.xy).enumerate() {
             let Some(&t) = self.track_of.get(&(photo as u32, feature as u32)) else { continue };
             let Some(point) = &self.points[t] else { continue };
             image_points.push(normalise(&camera, x));
@@ -346,7 +369,9 @@ impl State<'_> {
         };
         for (k, &t) in point_ids.iter().enumerate() {
             for &f in &self.points[t].as_ref().expect("kept").observations {
-                problem.observations.push(Observation { image: index[&(f.0 as usize)], point: k, xy: self.pixel(f) });
+                let measured = self.keypoints[f.0 as usize][f.1 as usize];
+                let image = index[&(f.0 as usize)];
+                problem.observations.push(Observation { image, point: k, xy: measured.xy, weight: measured.weight });
             }
         }
         let options = BaOptions {
@@ -371,8 +396,7 @@ impl State<'_> {
                 .filter(|&f| {
                     let pose = self.poses[f.0 as usize].expect("registered");
                     let camera = &self.cameras[self.camera_of[f.0 as usize]];
-                    reprojection_error(camera, &pose, &position, &self.keypoints[f.0 as usize][f.1 as usize])
-                        <= self.options.max_error
+                    reprojection_error(camera, &pose, &position, &self.pixel(f)) <= self.options.max_error
                 })
                 .collect();
             if kept.len() >= 2 {
@@ -427,13 +451,13 @@ const FINAL_REFINEMENTS: usize = 5;
 /// Fewest photos of a model worth keeping.
 const MIN_MODEL_PHOTOS: usize = 3;
 
-/// Reconstructs photos with `keypoints` (pixels), each taken by camera
+/// Reconstructs photos with `keypoints`, each taken by camera
 /// `camera_of[i]`, from the front end's verified pairs: one model grown
 /// from the best initial pair; `None` if no pair can start one.
 pub fn reconstruct(
     cameras: &[BaCamera],
     camera_of: &[usize],
-    keypoints: &[Vec<Point>],
+    keypoints: &[Vec<Measurement>],
     pairs: &[PairMatches],
     options: &MapperOptions,
     progress: &dyn Progress,
@@ -553,7 +577,7 @@ pub fn reconstruct(
 pub fn reconstruct_all(
     cameras: &[BaCamera],
     camera_of: &[usize],
-    keypoints: &[Vec<Point>],
+    keypoints: &[Vec<Measurement>],
     pairs: &[PairMatches],
     options: &MapperOptions,
     progress: &dyn Progress,

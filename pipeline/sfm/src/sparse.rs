@@ -7,9 +7,9 @@ use heritage_archive::Progress;
 use crate::bundle::BaCamera;
 use crate::coverage::{Coverage, coverage};
 use crate::frontend::{FrontEnd, PhotoInfo, gps_fixes, points};
-use crate::mapper::{MapperOptions, Reconstruction, reconstruct_all};
+use crate::mapper::{MapperOptions, Measurement, Reconstruction, reconstruct_all};
 use crate::orient::{Frame, orient};
-use crate::sift::Features;
+use crate::sift::{Features, Keypoint};
 
 /// What a sparse reconstruction found.
 #[derive(Debug, Clone)]
@@ -35,13 +35,20 @@ pub fn sparse(
         .iter()
         .map(|c| BaCamera { focal: c.intrinsics.focal, cx: c.intrinsics.cx, cy: c.intrinsics.cy, k1: 0.0, k2: 0.0 })
         .collect();
-    let keypoints: Vec<_> = features.iter().map(points).collect();
-    let mut found = reconstruct_all(&cameras, &front.camera_of, &keypoints, &front.pairs, options, progress);
+    let measurements: Vec<Vec<Measurement>> = features
+        .iter()
+        .map(|f| {
+            let at = |k: &Keypoint| Measurement::of_keypoint([f64::from(k.x), f64::from(k.y)], f64::from(k.scale));
+            f.keypoints.iter().map(at).collect()
+        })
+        .collect();
+    let mut found = reconstruct_all(&cameras, &front.camera_of, &measurements, &front.pairs, options, progress);
     found.sort_by_key(|m| std::cmp::Reverse(m.poses.iter().flatten().count()));
     let fixes = gps_fixes(photos);
     let (models, frames): (Vec<Reconstruction>, Vec<Frame>) = found.iter().map(|m| orient(m, &fixes)).unzip();
     let names: Vec<String> = photos.iter().map(|p| p.name.clone()).collect();
     let east_north_up = matches!(frames.first(), Some(Frame::EastNorthUp { .. }));
+    let keypoints: Vec<_> = features.iter().map(points).collect();
     let coverage = coverage(&names, &keypoints, &front.camera_of, &front.pairs, &models, east_north_up);
     Sparse { models, frames, coverage }
 }

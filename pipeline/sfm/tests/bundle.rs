@@ -42,6 +42,7 @@ fn scene(sigma: f64) -> Problem {
                     image: i,
                     point: j,
                     xy: [x + sigma * noise.next() + gross, y + sigma * noise.next() - gross],
+                    weight: 1.0,
                 });
             }
         }
@@ -96,22 +97,51 @@ fn recovers_a_perturbed_scene_to_its_optimum() {
     let camera = &problem.cameras[0];
     assert!((camera.focal / 900.0 - 1.0).abs() < 0.005, "focal {}", camera.focal);
     assert!((camera.k1 + 0.08).abs() < 0.01 && (camera.k2 - 0.02).abs() < 0.02, "{camera:?}");
-    for (found, true_image) in problem.images.iter().zip(&truth.images) {
-        let error = rotation_error_deg(&found.rotation, &true_image.rotation);
-        assert!(error < 0.05, "rotation error {error:.4} deg");
+    let (rotation, centre) = pose_errors(&problem, &truth);
+    assert!(rotation < 0.05, "rotation error {rotation:.4} deg");
+    assert!(centre < 0.02, "centre error {centre:.4} m (scene 12 m)");
+}
+
+/// The largest rotation (degrees) and centre error (scene units, after
+/// dividing out the free scale) of `problem`'s images against `truth`'s;
+/// image 0 holds the frame in both.
+fn pose_errors(problem: &Problem, truth: &Problem) -> (f64, f64) {
+    let centre = |i: &BaImage| i.rotation.inverse() * -i.translation;
+    let origin = centre(&truth.images[0]);
+    let scale =
+        (centre(&problem.images[1]) - centre(&problem.images[0])).norm() / (centre(&truth.images[1]) - origin).norm();
+    problem.images.iter().zip(&truth.images).fold((0.0f64, 0.0f64), |(rotation, position), (found, true_image)| {
+        let error = ((centre(found) - centre(&problem.images[0])) / scale - (centre(true_image) - origin)).norm();
+        (rotation.max(rotation_error_deg(&found.rotation, &true_image.rotation)), position.max(error))
+    })
+}
+
+#[test]
+fn weights_let_precise_observations_count_more() {
+    // Every other observation five times noisier; weighted by 1/5 they
+    // should disturb the cameras less than when they count fully.
+    let mut truth = scene(0.0);
+    // Without the gross outliers (every 40th), whose Huber cost would
+    // weigh more against down-weighted inliers.
+    truth.observations = truth.observations.iter().enumerate().filter(|(k, _)| k % 40 != 0).map(|(_, o)| *o).collect();
+    let mut noise = Noise(5);
+    let mut noisy = truth.clone();
+    for (k, o) in noisy.observations.iter_mut().enumerate() {
+        let sigma = if k % 2 == 0 { 0.3 } else { 1.5 };
+        o.xy = [o.xy[0] + sigma * noise.next(), o.xy[1] + sigma * noise.next()];
+        o.weight = 0.3 / sigma;
     }
-    let scale = (problem.images[1].rotation.inverse() * -problem.images[1].translation
-        - problem.images[0].rotation.inverse() * -problem.images[0].translation)
-        .norm()
-        / (truth.images[1].rotation.inverse() * -truth.images[1].translation
-            - truth.images[0].rotation.inverse() * -truth.images[0].translation)
-            .norm();
-    for (found, true_image) in problem.images.iter().zip(&truth.images) {
-        let centre = |i: &BaImage| i.rotation.inverse() * -i.translation;
-        let origin = centre(&truth.images[0]);
-        let error = ((centre(found) - origin) / scale - (centre(true_image) - origin)).norm();
-        assert!(error < 0.02, "centre error {error:.4} m (scene 12 m)");
-    }
+    let options = BaOptions { fixed_images: vec![0], refine_intrinsics: false, ..Default::default() };
+    let solve = |weighted: bool| {
+        let mut problem = noisy.clone();
+        if !weighted {
+            problem.observations.iter_mut().for_each(|o| o.weight = 1.0);
+        }
+        adjust(&mut problem, &options);
+        pose_errors(&problem, &truth)
+    };
+    let (weighted, plain) = (solve(true), solve(false));
+    assert!(weighted.0 < 0.8 * plain.0 && weighted.1 < 0.8 * plain.1, "weighted {weighted:?}, plain {plain:?}");
 }
 
 #[test]

@@ -8,14 +8,14 @@ use heritage_archive::NoProgress;
 use heritage_sfm::bundle::BaCamera;
 use heritage_sfm::frontend::PairMatches;
 use heritage_sfm::intrinsics::{FocalSource, Intrinsics};
-use heritage_sfm::mapper::{MapperOptions, reconstruct, reconstruct_all};
+use heritage_sfm::mapper::{MapperOptions, Measurement, reconstruct, reconstruct_all};
 use heritage_sfm::similarity::umeyama;
 use heritage_sfm::verify::{VerifyOptions, verify_pair};
 use nalgebra::{Rotation3, Vector3};
 use support::*;
 
 /// The true poses, the keypoints of each photo and the verified pairs.
-type Scene = (Vec<(Rotation3<f64>, Vector3<f64>)>, Vec<Vec<[f64; 2]>>, Vec<PairMatches>);
+type Scene = (Vec<(Rotation3<f64>, Vector3<f64>)>, Vec<Vec<Measurement>>, Vec<PairMatches>);
 
 /// Nine photos on an arc around 800 points, keypoints with 0.5 px noise,
 /// each pair matched with 10 % wrong matches and verified.
@@ -67,7 +67,9 @@ fn scene() -> Scene {
             pairs.push(PairMatches { a, b, matches, geometry });
         }
     }
-    (truth, keypoints, pairs)
+    let measurements =
+        keypoints.iter().map(|k| k.iter().map(|&xy| Measurement { xy, weight: 1.0 }).collect()).collect();
+    (truth, measurements, pairs)
 }
 
 /// The camera the mapper starts from: focal length 3 % off.
