@@ -94,7 +94,7 @@ impl Default for BaOptions {
             refine_intrinsics: true,
             refine_principal_point: false,
             fixed_images: vec![0],
-            tolerance: 1e-10,
+            tolerance: 1e-6,
             solver: Solver::Auto,
         }
     }
@@ -208,8 +208,21 @@ fn span(kind: usize) -> (usize, usize) {
     }
 }
 
-/// Linearises one observation; `None` if the point is behind the camera.
-fn linearise(camera: &BaCamera, image: &BaImage, point: &Vector3<f64>, xy: &[f64; 2]) -> Option<Linearised> {
+/// A point projected by a camera: in the camera frame, normalised, the
+/// distortion factor and the pixel.
+struct Projected {
+    p: Vector3<f64>,
+    rotated: Vector3<f64>,
+    u: f64,
+    v: f64,
+    r2: f64,
+    d: f64,
+    pixel: Vector2<f64>,
+}
+
+/// Projects `point`; `None` if it is behind the camera.
+#[inline]
+fn project(camera: &BaCamera, image: &BaImage, point: &Vector3<f64>) -> Option<Projected> {
     let rotated = image.rotation * point;
     let p = rotated + image.translation;
     if p.z <= 1e-9 {
@@ -218,8 +231,14 @@ fn linearise(camera: &BaCamera, image: &BaImage, point: &Vector3<f64>, xy: &[f64
     let (u, v) = (p.x / p.z, p.y / p.z);
     let r2 = u * u + v * v;
     let d = 1.0 + camera.k1 * r2 + camera.k2 * r2 * r2;
-    let predicted = Vector2::new(camera.focal * d * u + camera.cx, camera.focal * d * v + camera.cy);
-    let residual = predicted - Vector2::new(xy[0], xy[1]);
+    let pixel = Vector2::new(camera.focal * d * u + camera.cx, camera.focal * d * v + camera.cy);
+    Some(Projected { p, rotated, u, v, r2, d, pixel })
+}
+
+/// Linearises one observation; `None` if the point is behind the camera.
+fn linearise(camera: &BaCamera, image: &BaImage, point: &Vector3<f64>, xy: &[f64; 2]) -> Option<Linearised> {
+    let Projected { p, rotated, u, v, r2, d, pixel } = project(camera, image, point)?;
+    let residual = pixel - Vector2::new(xy[0], xy[1]);
     // d(pixel)/d(u, v).
     let dd = 2.0 * (camera.k1 + 2.0 * camera.k2 * r2);
     let f = camera.focal;
@@ -255,9 +274,9 @@ fn cost(problem: &Problem, huber: Option<f64>) -> (f64, f64) {
         .par_iter()
         .map(|o| {
             let image = &problem.images[o.image];
-            match linearise(&problem.cameras[image.camera], image, &problem.points[o.point], &o.xy) {
-                Some(l) => {
-                    let s = l.residual.norm_squared();
+            match project(&problem.cameras[image.camera], image, &problem.points[o.point]) {
+                Some(projected) => {
+                    let s = (projected.pixel - Vector2::new(o.xy[0], o.xy[1])).norm_squared();
                     (robust(s, huber).1 * o.weight * o.weight, s)
                 }
                 None => (1e6, 1e6),
@@ -728,8 +747,14 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
             lambda *= 10.0;
             continue;
         };
-        // Back-substitute the points: δp = V⁻¹ (-g_p - Wᵀ δc).
-        let mut candidate = problem.clone();
+        // Back-substitute the points: δp = V⁻¹ (-g_p - Wᵀ δc). The
+        // candidate borrows the observations (they do not change).
+        let mut candidate = Problem {
+            cameras: problem.cameras.clone(),
+            images: problem.images.clone(),
+            points: problem.points.clone(),
+            observations: std::mem::take(&mut problem.observations),
+        };
         candidate.points.par_iter_mut().zip(&linear.points).for_each(|(point, terms)| {
             let mut rhs = -terms.gradient;
             for o in &terms.observations {
@@ -756,9 +781,10 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
             }
         }
         let (new_cost, _) = cost(&candidate, options.huber);
+        problem.observations = std::mem::take(&mut candidate.observations);
         if new_cost < current {
             let gain = (current - new_cost) / current.max(f64::MIN_POSITIVE);
-            *problem = candidate;
+            (problem.cameras, problem.images, problem.points) = (candidate.cameras, candidate.images, candidate.points);
             current = new_cost;
             lambda = (lambda / 3.0).max(1e-12);
             if gain < options.tolerance {
