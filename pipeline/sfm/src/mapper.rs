@@ -342,6 +342,39 @@ impl State<'_> {
             ids.dedup();
             ids
         };
+        self.adjust_points(&point_ids, variable, global);
+    }
+
+    /// Global adjustment while the model grows: every pose and the
+    /// intrinsics with the points of longest tracks, up to
+    /// `SAMPLED_POINTS_PER_PHOTO` per photo (the cameras' constraints
+    /// without the cost of every point), then the other points refitted
+    /// to the adjusted cameras, which hold still.
+    fn adjust_sampled(&mut self) {
+        let mut chosen = vec![false; self.points.len()];
+        for photo in (0..self.poses.len()).filter(|&i| self.poses[i].is_some()) {
+            let mut seen: Vec<(usize, usize)> = self.photo_tracks[photo]
+                .iter()
+                .filter_map(|&t| self.points[t].as_ref().map(|p| (p.observations.len(), t)))
+                .collect();
+            if seen.len() > SAMPLED_POINTS_PER_PHOTO {
+                seen.select_nth_unstable_by(SAMPLED_POINTS_PER_PHOTO - 1, |a, b| b.cmp(a));
+                seen.truncate(SAMPLED_POINTS_PER_PHOTO);
+            }
+            seen.into_iter().for_each(|(_, t)| chosen[t] = true);
+        }
+        let (sample, rest): (Vec<usize>, Vec<usize>) =
+            (0..self.points.len()).filter(|&t| self.points[t].is_some()).partition(|&t| chosen[t]);
+        self.adjust_points(&sample, &[], true);
+        self.adjust_points(&rest, &[], false);
+    }
+
+    /// Adjusts the points `point_ids` with the poses of `variable` (every
+    /// pose when `global`), as [`State::adjust`] describes.
+    fn adjust_points(&mut self, point_ids: &[usize], variable: &[usize], global: bool) {
+        if point_ids.is_empty() {
+            return;
+        }
         let mut images: Vec<usize> = point_ids
             .iter()
             .flat_map(|&t| self.points[t].iter().flat_map(|p| p.observations.iter().map(|f| f.0 as usize)))
@@ -441,6 +474,9 @@ impl State<'_> {
 /// Global adjustment runs when the model has grown by this factor since
 /// the last one (in between, adjustment is local), as in COLMAP.
 const GLOBAL_GROWTH: f64 = 1.1;
+/// Points per photo in the global adjustments while the model grows (the
+/// final ones take every point).
+const SAMPLED_POINTS_PER_PHOTO: usize = 400;
 /// Photos adjusted with a newly registered one in local adjustment.
 const LOCAL_NEIGHBOURS: usize = 6;
 /// Fewest points that must agree on the scale of a photo bridged in by
@@ -540,7 +576,7 @@ pub fn reconstruct(
         registered += 1;
         progress.advance(1);
         if registered <= 10 || registered as f64 >= GLOBAL_GROWTH * at_last_global as f64 {
-            state.adjust(&[], true);
+            state.adjust_sampled();
             state.retriangulate();
             at_last_global = registered;
         } else {
