@@ -176,9 +176,8 @@ struct Linearised {
 }
 
 /// One observation linearised and weighted (Jacobians and residual
-/// multiplied by its weight and the square root of its Huber weight),
-/// with where
-/// its camera parameters sit in the reduced system.
+/// multiplied by its weight and the square root of its Huber weight), with
+/// where its camera parameters sit in the reduced system.
 struct WeightedObservation {
     /// Camera-side Jacobian, pose then intrinsics columns.
     jc: SMatrix<f64, 2, LOCAL>,
@@ -747,14 +746,8 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
             lambda *= 10.0;
             continue;
         };
-        // Back-substitute the points: δp = V⁻¹ (-g_p - Wᵀ δc). The
-        // candidate borrows the observations (they do not change).
-        let mut candidate = Problem {
-            cameras: problem.cameras.clone(),
-            images: problem.images.clone(),
-            points: problem.points.clone(),
-            observations: std::mem::take(&mut problem.observations),
-        };
+        // Back-substitute the points: δp = V⁻¹ (-g_p - Wᵀ δc).
+        let mut candidate = problem.clone();
         candidate.points.par_iter_mut().zip(&linear.points).for_each(|(point, terms)| {
             let mut rhs = -terms.gradient;
             for o in &terms.observations {
@@ -781,10 +774,9 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
             }
         }
         let (new_cost, _) = cost(&candidate, options.huber);
-        problem.observations = std::mem::take(&mut candidate.observations);
         if new_cost < current {
             let gain = (current - new_cost) / current.max(f64::MIN_POSITIVE);
-            (problem.cameras, problem.images, problem.points) = (candidate.cameras, candidate.images, candidate.points);
+            *problem = candidate;
             current = new_cost;
             lambda = (lambda / 3.0).max(1e-12);
             if gain < options.tolerance {
