@@ -81,12 +81,21 @@ fn pseudo_peripheral(adjacency: &[Vec<usize>], seed: usize) -> usize {
     root
 }
 
-/// A symmetric matrix kept by its lower envelope: row `i` stores columns
-/// `first[i]..=i`. After [`Envelope::factor`] it holds the Cholesky
-/// factor `L` (with `L Lᵀ` the matrix) in the same place.
+/// Rows per tile of the blocked factorisation: the factor is computed a
+/// tile of rows at a time, with matrix products between tiles.
+const TILE: usize = 32;
+
+/// A symmetric matrix kept by its lower envelope, in tiles of `TILE`
+/// rows: the rows of a tile store the same columns, from the tile's first
+/// nonzero (rounded down to a tile boundary) to the tile's last row, so
+/// that the factorisation works on dense tiles with matrix products.
+/// After [`Envelope::factor`] it holds the Cholesky factor `L` (with
+/// `L Lᵀ` the matrix) in the same place; what lies above the diagonal
+/// is then meaningless.
 pub struct Envelope {
+    /// First stored column of each row (the same for a tile's rows).
     first: Vec<usize>,
-    /// Where row `i`'s first stored value sits in `values`.
+    /// Where each row's first stored value sits in `values`, then the size.
     start: Vec<usize>,
     values: Vec<f64>,
 }
@@ -95,14 +104,24 @@ impl Envelope {
     /// A zero matrix whose row `i` may hold nonzeros from column
     /// `first[i]` (at most `i`) to the diagonal.
     pub fn zeros(first: Vec<usize>) -> Envelope {
-        let mut start = Vec::with_capacity(first.len() + 1);
+        let n = first.len();
+        let mut padded = Vec::with_capacity(n);
+        let mut start = Vec::with_capacity(n + 1);
         let mut size = 0;
-        for (i, &f) in first.iter().enumerate() {
-            assert!(f <= i, "row {i} starts after its diagonal");
-            start.push(size);
-            size += i - f + 1;
+        for r0 in (0..n).step_by(TILE) {
+            let r1 = (r0 + TILE).min(n);
+            for (i, &f) in first.iter().enumerate().take(r1).skip(r0) {
+                assert!(f <= i, "row {i} starts after its diagonal");
+            }
+            let from = first[r0..r1].iter().min().map_or(r0, |&f| f / TILE * TILE);
+            for _ in r0..r1 {
+                padded.push(from);
+                start.push(size);
+                size += r1 - from;
+            }
         }
-        Envelope { first, start, values: vec![0.0; size] }
+        start.push(size);
+        Envelope { first: padded, start, values: vec![0.0; size] }
     }
 
     /// Multiply-adds the factorisation will take: about the sum over rows
@@ -132,33 +151,98 @@ impl Envelope {
         let mut rest: &mut [f64] = values;
         let mut blocks = Vec::with_capacity(bounds.len());
         for (k, pair) in bounds.windows(2).enumerate() {
-            let end = start.get(pair[1]).copied().unwrap_or(start[pair[0]] + rest.len());
-            let (mine, others) = rest.split_at_mut(end - start[pair[0]]);
+            let (mine, others) = rest.split_at_mut(start[pair[1]] - start[pair[0]]);
             rest = others;
             blocks.push((k, RowBlock { row0: pair[0], first, start, values: mine }));
         }
         blocks.into_par_iter().for_each(|(k, mut rows)| fill(k, &mut rows));
     }
 
-    /// Cholesky factorisation in place; false if the matrix is not
+    /// Cholesky factorisation in place, a tile of rows at a time (left
+    /// looking): each tile is updated by the factored tiles it overlaps
+    /// (matrix products), solved against their diagonal blocks, then its
+    /// own diagonal block is factored. False if the matrix is not
     /// positive definite.
     pub fn factor(&mut self) -> bool {
-        let Envelope { first, start, values } = self;
-        for i in 0..first.len() {
-            let fi = first[i];
-            let (before, row_i) = values.split_at_mut(start[i]);
-            for j in fi..i {
-                let fj = first[j];
-                let k0 = fi.max(fj);
-                let row_j = &before[start[j]..start[j] + j - fj + 1];
-                let s = dot(&row_i[k0 - fi..j - fi], &row_j[k0 - fj..j - fj]);
-                row_i[j - fi] = (row_i[j - fi] - s) / row_j[j - fj];
+        let n = self.first.len();
+        for r0 in (0..n).step_by(TILE) {
+            let (m, from) = ((r0 + TILE).min(n) - r0, self.first[r0]);
+            let width = self.start[r0 + 1] - self.start[r0];
+            let (done, rest) = self.values.split_at_mut(self.start[r0]);
+            let panel = &mut rest[..m * width];
+            for c0 in (from..r0).step_by(TILE) {
+                let (c_from, c_width) = (self.first[c0], self.start[c0 + 1] - self.start[c0]);
+                let tile = &done[self.start[c0]..self.start[c0] + TILE * c_width];
+                // Panel columns c0.. minus the products over the columns
+                // both tiles store before c0.
+                let k0 = from.max(c_from);
+                if k0 < c0 {
+                    // SAFETY: the panel's columns k0..c0 (read) and
+                    // c0..c0 + TILE (written) do not overlap; the strides
+                    // keep every access inside `panel` and `tile`.
+                    unsafe {
+                        matrixmultiply::dgemm(
+                            m,
+                            c0 - k0,
+                            TILE,
+                            -1.0,
+                            panel.as_ptr().add(k0 - from),
+                            width as isize,
+                            1,
+                            tile.as_ptr().add(k0 - c_from),
+                            1,
+                            c_width as isize,
+                            1.0,
+                            panel.as_mut_ptr().add(c0 - from),
+                            width as isize,
+                            1,
+                        );
+                    }
+                }
+                // Then solved against that tile's lower-triangular diagonal block.
+                for r in 0..m {
+                    let row = &mut panel[r * width + c0 - from..r * width + c0 - from + TILE];
+                    for j in 0..TILE {
+                        let l = &tile[j * c_width + c0 - c_from..];
+                        row[j] = (row[j] - dot(&row[..j], &l[..j])) / l[j];
+                    }
+                }
             }
-            let d = row_i[i - fi] - dot(&row_i[..i - fi], &row_i[..i - fi]);
-            if !(d > 0.0 && d.is_finite()) {
-                return false;
+            // The diagonal block minus the products of the tile's rows.
+            if from < r0 {
+                // SAFETY: as above, columns from..r0 read, r0..r0 + m written.
+                unsafe {
+                    matrixmultiply::dgemm(
+                        m,
+                        r0 - from,
+                        m,
+                        -1.0,
+                        panel.as_ptr(),
+                        width as isize,
+                        1,
+                        panel.as_ptr(),
+                        1,
+                        width as isize,
+                        1.0,
+                        panel.as_mut_ptr().add(r0 - from),
+                        width as isize,
+                        1,
+                    );
+                }
             }
-            row_i[i - fi] = d.sqrt();
+            for i in 0..m {
+                let (above, row_i) = panel.split_at_mut(i * width);
+                let row_i = &mut row_i[r0 - from..r0 - from + i + 1];
+                for j in 0..i {
+                    let row_j = &above[j * width + r0 - from..];
+                    row_i[j] = (row_i[j] - dot(&row_i[..j], &row_j[..j])) / row_j[j];
+                }
+                let d = row_i[i] - dot(&row_i[..i], &row_i[..i]);
+                if !(d > 0.0 && d.is_finite()) {
+                    return false;
+                }
+                row_i[i] = d.sqrt();
+            }
         }
         true
     }
@@ -286,37 +370,42 @@ mod tests {
 
     #[test]
     fn envelope_cholesky_solves_like_dense() {
-        // A banded positive definite matrix with a dense last row and
-        // column (like intrinsics shared by every photo).
-        let n = 60;
-        let mut dense = DMatrix::<f64>::zeros(n, n);
-        let mut first = vec![0; n];
-        for i in 0..n {
-            first[i] = if i == n - 1 { 0 } else { i.saturating_sub(4) };
-            for j in first[i]..i {
-                let v = ((i * 7 + j * 13) % 11) as f64 / 11.0 - 0.5;
-                dense[(i, j)] = v;
-                dense[(j, i)] = v;
-            }
-            dense[(i, i)] = 10.0 + (i % 5) as f64;
-        }
-        let mut envelope = Envelope::zeros(first.clone());
-        for i in 0..n {
-            for j in first[i]..=i {
-                envelope.add_lower(i, j, dense[(i, j)]);
-                if j < i {
-                    // The upper half is left out.
-                    envelope.add_lower(j, i, dense[(i, j)]);
+        // Positive definite matrices whose rows start at varied columns,
+        // with a dense last row and column (like intrinsics shared by every
+        // photo); sizes below, at and across several tiles.
+        for n in [5, 60, 64, 157] {
+            let mut dense = DMatrix::<f64>::zeros(n, n);
+            let mut first = vec![0; n];
+            for i in 0..n {
+                first[i] = if i == n - 1 { 0 } else { i.saturating_sub(1 + (i * 7) % 45) };
+                for j in first[i]..i {
+                    let v = ((i * 7 + j * 13) % 11) as f64 / 11.0 - 0.5;
+                    dense[(i, j)] = v;
+                    dense[(j, i)] = v;
                 }
             }
-        }
-        let b: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
-        let expected = dense.clone().cholesky().unwrap().solve(&DVector::from_column_slice(&b));
-        assert!(envelope.factor());
-        let mut x = b.clone();
-        envelope.solve(&mut x);
-        for i in 0..n {
-            assert!((x[i] - expected[i]).abs() < 1e-12, "x[{i}] = {} vs {}", x[i], expected[i]);
+            for i in 0..n {
+                // Diagonally dominant.
+                dense[(i, i)] = dense.row(i).iter().map(|v| v.abs()).sum::<f64>() + 1.0 + (i % 5) as f64;
+            }
+            let mut envelope = Envelope::zeros(first.clone());
+            for i in 0..n {
+                for j in first[i]..=i {
+                    envelope.add_lower(i, j, dense[(i, j)]);
+                    if j < i {
+                        // The upper half is left out.
+                        envelope.add_lower(j, i, dense[(i, j)]);
+                    }
+                }
+            }
+            let b: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+            let expected = dense.clone().cholesky().unwrap().solve(&DVector::from_column_slice(&b));
+            assert!(envelope.factor());
+            let mut x = b.clone();
+            envelope.solve(&mut x);
+            for i in 0..n {
+                assert!((x[i] - expected[i]).abs() < 1e-12, "n {n}: x[{i}] = {} vs {}", x[i], expected[i]);
+            }
         }
     }
 
