@@ -12,7 +12,7 @@
 use nalgebra::{DMatrix, DVector, Matrix2x3, Matrix3, Rotation3, SMatrix, SVector, Vector2, Vector3};
 use rayon::prelude::*;
 
-use crate::envelope::{Envelope, reverse_cuthill_mckee};
+use crate::envelope::{Envelope, RowBlock, reverse_cuthill_mckee};
 
 /// Intrinsics of one camera (RADIAL).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -186,7 +186,22 @@ struct WeightedObservation {
     /// Residual.
     residual: Vector2<f64>,
     /// Offsets and kinds of its variable camera blocks.
-    blocks: Vec<(usize, usize)>,
+    blocks: CameraBlocks,
+}
+
+/// The variable camera blocks of one observation, (offset, kind), held
+/// inline: a pose, intrinsics and a principal point at most.
+#[derive(Clone, Copy)]
+struct CameraBlocks {
+    items: [(usize, usize); 3],
+    len: usize,
+}
+
+impl std::ops::Deref for CameraBlocks {
+    type Target = [(usize, usize)];
+    fn deref(&self) -> &[(usize, usize)] {
+        &self.items[..self.len]
+    }
 }
 
 /// What one point contributes: its damped, inverted 3x3 block `V⁻¹`, its
@@ -266,10 +281,10 @@ fn robust(s: f64, huber: Option<f64>) -> (f64, f64) {
     }
 }
 
-/// Robust cost and squared error sum of the whole problem.
-fn cost(problem: &Problem, huber: Option<f64>) -> (f64, f64) {
-    problem
-        .observations
+/// Robust cost and squared error sum of `observations` at the estimate
+/// of `problem` (its cameras, images and points).
+fn cost(problem: &Problem, observations: &[Observation], huber: Option<f64>) -> (f64, f64) {
+    observations
         .par_iter()
         .map(|o| {
             let image = &problem.images[o.image];
@@ -285,17 +300,15 @@ fn cost(problem: &Problem, huber: Option<f64>) -> (f64, f64) {
 }
 
 /// Camera-side Jacobian columns of one observation: (offset, column block).
-fn camera_blocks(layout: &Layout, problem: &Problem, o: &Observation) -> Vec<(usize, usize)> {
-    let mut blocks = Vec::with_capacity(2);
-    if let Some(at) = layout.pose[o.image] {
-        blocks.push((at, 0));
-    }
+fn camera_blocks(layout: &Layout, problem: &Problem, o: &Observation) -> CameraBlocks {
     let camera = problem.images[o.image].camera;
-    if let Some(at) = layout.intrinsics[camera] {
-        blocks.push((at, 1));
-    }
-    if let Some(at) = layout.principal[camera] {
-        blocks.push((at, 2));
+    let mut blocks = CameraBlocks { items: [(0, 0); 3], len: 0 };
+    let candidates = [layout.pose[o.image], layout.intrinsics[camera], layout.principal[camera]];
+    for (kind, at) in candidates.into_iter().enumerate() {
+        if let Some(at) = at {
+            blocks.items[blocks.len] = (at, kind);
+            blocks.len += 1;
+        }
     }
     blocks
 }
@@ -324,7 +337,7 @@ fn scatter(blocks: &[(usize, usize)], local: &SVector<f64, LOCAL>, y: &mut [f64]
 }
 
 /// Sum of two vectors of the same length (for parallel reductions).
-fn add(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
+fn add_vectors(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
     a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
     a
 }
@@ -388,8 +401,11 @@ impl ReducedPattern {
             .map(|ks| {
                 let mut nodes: Vec<usize> = ks
                     .iter()
-                    .flat_map(|&k| camera_blocks(layout, problem, &problem.observations[k]))
-                    .map(|(at, _)| node_at[at])
+                    .flat_map(|&k| {
+                        let blocks = camera_blocks(layout, problem, &problem.observations[k]);
+                        (0..blocks.len).map(move |i| blocks.items[i].0)
+                    })
+                    .map(|at| node_at[at])
                     .collect();
                 nodes.sort_unstable();
                 nodes.dedup();
@@ -524,7 +540,7 @@ fn linearise_problem(
                 (rhs, diagonal)
             },
         )
-        .reduce(|| (vec![0.0; n], vec![0.0; n]), |a, b| (add(a.0, b.0), add(a.1, b.1)));
+        .reduce(|| (vec![0.0; n], vec![0.0; n]), |a, b| (add_vectors(a.0, b.0), add_vectors(a.1, b.1)));
     Linearisation { points, rhs, u_diagonal, lambda }
 }
 
@@ -534,6 +550,88 @@ impl Linearisation {
         self.lambda * self.u_diagonal[i] + 1e-12
     }
 
+    /// The rows of `S` of pose block `k` (in `pattern`'s order), from
+    /// the points it sees. Left of the diagonal are only poses (intrinsics
+    /// come last), each seen by one observation of a point, so only those
+    /// observations' products are formed.
+    fn pose_rows(&self, pattern: &ReducedPattern, k: usize, rows: &mut RowBlock) {
+        let (at_a, row0) = (pattern.blocks[k].0, pattern.bounds[k]);
+        for &j in &pattern.points[k] {
+            let terms = &self.points[j];
+            let Some(own) = terms.observations.iter().find(|o| o.blocks.first() == Some(&(at_a, 0))) else { continue };
+            let jc_a = own.jc.fixed_columns::<POSE>(0);
+            let u = jc_a.transpose() * jc_a;
+            rows.add_block(row0, row0, POSE, POSE, |r, c| u[(r, c)]);
+            let left = jc_a.transpose() * own.jp * terms.v_inverse;
+            for o in &terms.observations {
+                let Some(&(at_b, 0)) = o.blocks.first() else { continue };
+                let column = pattern.position[at_b];
+                if column <= row0 {
+                    let product = left * (o.jp.transpose() * o.jc.fixed_columns::<POSE>(0));
+                    rows.add_block(row0, column, POSE, POSE, |r, c| -product[(r, c)]);
+                }
+            }
+        }
+    }
+
+    /// The rows of `S` of a shared block `k` (a camera's intrinsics or
+    /// principal point), dense over all columns in `pattern`'s order, from
+    /// every point it sees (in parallel: such a block sees most points).
+    fn shared_rows(&self, pattern: &ReducedPattern, k: usize) -> Vec<f64> {
+        let (at_a, kind_a) = pattern.blocks[k];
+        let (ra, na) = span(kind_a);
+        let size = self.rhs.len();
+        let add = |dense: &mut [f64], column: usize, nb: usize, value: &dyn Fn(usize, usize) -> f64| {
+            for r in 0..na {
+                for c in 0..nb {
+                    dense[r * size + column + c] += value(r, c);
+                }
+            }
+        };
+        pattern.points[k]
+            .par_iter()
+            .fold(
+                || vec![0.0; na * size],
+                |mut dense, &j| {
+                    let terms = &self.points[j];
+                    // W = Jcᵀ Jp per camera block: a pose is seen by one
+                    // observation, shared blocks by many.
+                    let mut w: Vec<(usize, usize, SMatrix<f64, LOCAL, 3>)> = Vec::new();
+                    for o in &terms.observations {
+                        let wo = o.jc.transpose() * o.jp;
+                        for &(at_b, kind_b) in o.blocks.iter() {
+                            match w.iter_mut().find(|e| e.0 == at_b) {
+                                Some(entry) => entry.2 += wo,
+                                None => w.push((at_b, kind_b, wo)),
+                            }
+                        }
+                        // U: the observation's products of its own blocks.
+                        if o.blocks.iter().any(|b| b.0 == at_a) {
+                            for &(at_b, kind_b) in o.blocks.iter() {
+                                let (rb, nb) = span(kind_b);
+                                add(&mut dense, pattern.position[at_b], nb, &|r, c| {
+                                    o.jc[(0, ra + r)] * o.jc[(0, rb + c)] + o.jc[(1, ra + r)] * o.jc[(1, rb + c)]
+                                });
+                            }
+                        }
+                    }
+                    if let Some(&(_, _, wa)) = w.iter().find(|e| e.0 == at_a) {
+                        let left = wa * terms.v_inverse;
+                        for &(at_b, kind_b, wb) in &w {
+                            let (rb, nb) = span(kind_b);
+                            add(&mut dense, pattern.position[at_b], nb, &|r, c| {
+                                -(left[(ra + r, 0)] * wb[(rb + c, 0)]
+                                    + left[(ra + r, 1)] * wb[(rb + c, 1)]
+                                    + left[(ra + r, 2)] * wb[(rb + c, 2)])
+                            });
+                        }
+                    }
+                    dense
+                },
+            )
+            .reduce(|| vec![0.0; na * size], add_vectors)
+    }
+
     /// The reduced system `S = U - W V⁻¹ Wᵀ` formed in `pattern`'s order
     /// (block rows in parallel, each from the points its block sees) and
     /// factored; `None` if not positive definite.
@@ -541,43 +639,20 @@ impl Linearisation {
         let at = |i: usize| pattern.position[i];
         let mut s = Envelope::zeros(pattern.first.clone());
         s.fill_rows(&pattern.bounds, |k, rows| {
-            let (at_a, kind_a) = pattern.blocks[k];
-            let (ra, na) = span(kind_a);
-            let row0 = pattern.bounds[k];
-            let mut w: Vec<(usize, usize, SMatrix<f64, LOCAL, 3>)> = Vec::new();
-            for &j in &pattern.points[k] {
-                let terms = &self.points[j];
-                w.clear();
-                for o in &terms.observations {
-                    let wo = o.jc.transpose() * o.jp;
-                    for &(at_b, kind_b) in &o.blocks {
-                        match w.iter_mut().find(|e| e.0 == at_b) {
-                            Some(entry) => entry.2 += wo,
-                            None => w.push((at_b, kind_b, wo)),
-                        }
-                    }
-                    // U: the observation's products of its own blocks.
-                    if o.blocks.iter().any(|b| b.0 == at_a) {
-                        for &(at_b, kind_b) in &o.blocks {
-                            let (rb, nb) = span(kind_b);
-                            rows.add_block(row0, at(at_b), na, nb, |r, c| {
-                                o.jc[(0, ra + r)] * o.jc[(0, rb + c)] + o.jc[(1, ra + r)] * o.jc[(1, rb + c)]
-                            });
-                        }
-                    }
-                }
-                let Some(&(_, _, wa)) = w.iter().find(|e| e.0 == at_a) else { continue };
-                let left = wa * terms.v_inverse;
-                for &(at_b, kind_b, wb) in &w {
-                    let (rb, nb) = span(kind_b);
-                    rows.add_block(row0, at(at_b), na, nb, |r, c| {
-                        -(left[(ra + r, 0)] * wb[(rb + c, 0)]
-                            + left[(ra + r, 1)] * wb[(rb + c, 1)]
-                            + left[(ra + r, 2)] * wb[(rb + c, 2)])
-                    });
-                }
+            if pattern.blocks[k].1 == 0 {
+                self.pose_rows(pattern, k, rows);
             }
         });
+        let size = self.rhs.len();
+        for k in (0..pattern.blocks.len()).filter(|&k| pattern.blocks[k].1 != 0) {
+            let dense = self.shared_rows(pattern, k);
+            let row0 = pattern.bounds[k];
+            for (r, values) in dense.chunks_exact(size).enumerate() {
+                for (c, &value) in values[..=row0 + r].iter().enumerate() {
+                    s.add_lower(row0 + r, c, value);
+                }
+            }
+        }
         for i in 0..self.rhs.len() {
             s.add_lower(at(i), at(i), self.damping(i));
         }
@@ -612,7 +687,7 @@ impl Linearisation {
                     y
                 },
             )
-            .reduce(|| vec![0.0; n], add);
+            .reduce(|| vec![0.0; n], add_vectors);
         for (i, yi) in y.iter_mut().enumerate() {
             *yi += self.damping(i) * x[i];
         }
@@ -637,7 +712,7 @@ impl Linearisation {
                 for o in &terms.observations {
                     let u = o.jc.transpose() * o.jc;
                     let wo = o.jc.transpose() * o.jp;
-                    for &(at, kind) in &o.blocks {
+                    for &(at, kind) in o.blocks.iter() {
                         let (r0, n) = span(kind);
                         let block = &mut blocks[index[at]];
                         for i in 0..n {
@@ -731,7 +806,7 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
     }
     let pattern = (options.solver != Solver::Iterative).then(|| ReducedPattern::new(problem, &layout, &by_point));
     let direct = pattern.filter(|p| options.solver == Solver::Direct || p.affordable());
-    let (initial_cost, _) = cost(problem, options.huber);
+    let (initial_cost, _) = cost(problem, &problem.observations, options.huber);
     let mut current = initial_cost;
     let mut lambda = 1e-4;
     let mut iterations = 0;
@@ -747,7 +822,13 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
             continue;
         };
         // Back-substitute the points: δp = V⁻¹ (-g_p - Wᵀ δc).
-        let mut candidate = problem.clone();
+        // The candidate estimate (the observations stay with `problem`).
+        let mut candidate = Problem {
+            cameras: problem.cameras.clone(),
+            images: problem.images.clone(),
+            points: problem.points.clone(),
+            observations: Vec::new(),
+        };
         candidate.points.par_iter_mut().zip(&linear.points).for_each(|(point, terms)| {
             let mut rhs = -terms.gradient;
             for o in &terms.observations {
@@ -773,9 +854,10 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
                 camera.cy += delta_c[at + 1];
             }
         }
-        let (new_cost, _) = cost(&candidate, options.huber);
+        let (new_cost, _) = cost(&candidate, &problem.observations, options.huber);
         if new_cost < current {
             let gain = (current - new_cost) / current.max(f64::MIN_POSITIVE);
+            candidate.observations = std::mem::take(&mut problem.observations);
             *problem = candidate;
             current = new_cost;
             lambda = (lambda / 3.0).max(1e-12);
@@ -789,7 +871,7 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
             }
         }
     }
-    let (_, squared) = cost(problem, options.huber);
+    let (_, squared) = cost(problem, &problem.observations, options.huber);
     BaReport {
         iterations,
         initial_cost,

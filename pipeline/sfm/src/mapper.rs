@@ -324,35 +324,43 @@ impl State<'_> {
         ranked.into_iter().take(count).map(|(_, i)| i).collect()
     }
 
-    /// Bundle adjustment. Global: every registered pose, every point and
+    /// Global bundle adjustment: every registered pose, every point and
     /// (if asked) the intrinsics, with the first photo holding the frame.
-    /// Local: the poses of `variable` and the points they see, other
-    /// photos that see those points holding still. Then drops the
-    /// observations that do not fit and the points left with fewer than two.
-    fn adjust(&mut self, variable: &[usize], global: bool) {
-        let point_ids: Vec<usize> = if global {
-            (0..self.points.len()).filter(|&t| self.points[t].is_some()).collect()
-        } else {
-            let mut ids: Vec<usize> = variable
-                .iter()
-                .flat_map(|&i| self.photo_tracks[i].iter().copied())
-                .filter(|&t| self.points[t].is_some())
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids
-        };
-        self.adjust_points(&point_ids, variable, global);
+    /// Then drops the observations that do not fit and the points left
+    /// with fewer than two.
+    fn adjust_all(&mut self) {
+        let point_ids: Vec<usize> = (0..self.points.len()).filter(|&t| self.points[t].is_some()).collect();
+        self.adjust_points(&point_ids, &[], true);
     }
 
     /// Global adjustment while the model grows: every pose and the
-    /// intrinsics with the points of longest tracks, up to
-    /// `SAMPLED_POINTS_PER_PHOTO` per photo (the cameras' constraints
-    /// without the cost of every point), then the other points refitted
-    /// to the adjusted cameras, which hold still.
+    /// intrinsics with a sample of the points (see
+    /// [`State::longest_tracks`]; the cameras' constraints without the cost
+    /// of every point), then the other points refitted to the adjusted
+    /// cameras, which hold still.
     fn adjust_sampled(&mut self) {
+        let registered: Vec<usize> = (0..self.poses.len()).filter(|&i| self.poses[i].is_some()).collect();
+        let chosen = self.longest_tracks(&registered);
+        let (sample, rest): (Vec<usize>, Vec<usize>) =
+            (0..self.points.len()).filter(|&t| self.points[t].is_some()).partition(|&t| chosen[t]);
+        self.adjust_points(&sample, &[], true);
+        self.adjust_points(&rest, &[], false);
+    }
+
+    /// Local adjustment after a registration: the poses of `variable`
+    /// with a sample of the points they see (see [`State::longest_tracks`]),
+    /// the other photos that see those points holding still.
+    fn adjust_local(&mut self, variable: &[usize]) {
+        let chosen = self.longest_tracks(variable);
+        let sample: Vec<usize> = (0..self.points.len()).filter(|&t| chosen[t]).collect();
+        self.adjust_points(&sample, variable, false);
+    }
+
+    /// Marks the points of each of `photos` with the longest tracks, up to
+    /// `SAMPLED_POINTS_PER_PHOTO` per photo: they tie most photos together.
+    fn longest_tracks(&self, photos: &[usize]) -> Vec<bool> {
         let mut chosen = vec![false; self.points.len()];
-        for photo in (0..self.poses.len()).filter(|&i| self.poses[i].is_some()) {
+        for &photo in photos {
             let mut seen: Vec<(usize, usize)> = self.photo_tracks[photo]
                 .iter()
                 .filter_map(|&t| self.points[t].as_ref().map(|p| (p.observations.len(), t)))
@@ -363,14 +371,13 @@ impl State<'_> {
             }
             seen.into_iter().for_each(|(_, t)| chosen[t] = true);
         }
-        let (sample, rest): (Vec<usize>, Vec<usize>) =
-            (0..self.points.len()).filter(|&t| self.points[t].is_some()).partition(|&t| chosen[t]);
-        self.adjust_points(&sample, &[], true);
-        self.adjust_points(&rest, &[], false);
+        chosen
     }
 
     /// Adjusts the points `point_ids` with the poses of `variable` (every
-    /// pose when `global`), as [`State::adjust`] describes.
+    /// pose when `global`, with the first photo holding the frame; else the
+    /// other photos that see the points hold still), then drops the
+    /// observations that do not fit and the points left with fewer than two.
     fn adjust_points(&mut self, point_ids: &[usize], variable: &[usize], global: bool) {
         if point_ids.is_empty() {
             return;
@@ -472,11 +479,12 @@ impl State<'_> {
 }
 
 /// Global adjustment runs when the model has grown by this factor since
-/// the last one (in between, adjustment is local), as in COLMAP.
-const GLOBAL_GROWTH: f64 = 1.1;
-/// Points per photo in the global adjustments while the model grows (the
-/// final ones take every point).
-const SAMPLED_POINTS_PER_PHOTO: usize = 400;
+/// the last one (in between, adjustment is local). COLMAP's 1.1 measured
+/// 15 % slower on 300 photos, with the same accuracy.
+const GLOBAL_GROWTH: f64 = 1.2;
+/// Points per photo in the local adjustments and the global ones before
+/// the last (which takes every point).
+const SAMPLED_POINTS_PER_PHOTO: usize = 200;
 /// Photos adjusted with a newly registered one in local adjustment.
 const LOCAL_NEIGHBOURS: usize = 6;
 /// Fewest points that must agree on the scale of a photo bridged in by
@@ -546,7 +554,7 @@ pub fn reconstruct(
         let median = angles.get(angles.len() / 2).copied().unwrap_or(0.0);
         (angles.len() >= options.init_min_points && median >= options.init_min_angle).then_some(pair.a)
     })?;
-    state.adjust(&[], true);
+    state.adjust_all();
     progress.advance(2);
     let mut registered = 2;
     let mut at_last_global = registered;
@@ -582,23 +590,23 @@ pub fn reconstruct(
         } else {
             let mut variable = state.neighbours(photo, LOCAL_NEIGHBOURS);
             variable.push(photo);
-            state.adjust(&variable, false);
+            state.adjust_local(&variable);
         }
         // A photo that failed may succeed now that the model has grown.
         failed.fill(false);
     }
     // Final refinement, as COLMAP's: adjust and retriangulate until the
-    // observations stop changing.
+    // observations stop changing, then adjust everything.
     for _ in 0..FINAL_REFINEMENTS {
         let before = state.observation_count();
-        state.adjust(&[], true);
+        state.adjust_sampled();
         state.retriangulate();
         let after = state.observation_count();
         if before.abs_diff(after) * 1000 <= before {
             break;
         }
     }
-    state.adjust(&[], true);
+    state.adjust_all();
     Some(Reconstruction {
         cameras: state.cameras,
         poses: state.poses,
