@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use heritage_archive::Progress;
 use nalgebra::{Rotation3, UnitQuaternion, Vector3};
+use rayon::prelude::*;
 
 use crate::absolute::{AbsolutePoseEstimator, Pose, refine_pose};
 use crate::bundle::{BaCamera, BaImage, BaOptions, Observation, Problem, adjust};
@@ -148,13 +149,24 @@ impl State<'_> {
         self.keypoints[photo as usize][feature as usize].xy
     }
 
-    /// Triangulates track `t` from its registered observations, if the
-    /// point fits all of them and is seen from wide enough an angle.
-    fn triangulate(&mut self, t: usize) {
+    /// Triangulates the tracks `tracks` (in parallel: each is on its own),
+    /// keeping a track's point where triangulation fails.
+    fn triangulate_all(&mut self, tracks: &[usize]) {
+        let found: Vec<(usize, MapPoint)> =
+            tracks.par_iter().filter_map(|&t| self.triangulated(t).map(|point| (t, point))).collect();
+        for (t, point) in found {
+            self.points[t] = Some(point);
+        }
+    }
+
+    /// The point of track `t` from its registered observations, if it fits
+    /// at least two of them (those it fits are kept) and is seen from wide
+    /// enough an angle.
+    fn triangulated(&self, t: usize) -> Option<MapPoint> {
         let seen: Vec<Feature> =
             self.tracks[t].iter().copied().filter(|&(photo, _)| self.poses[photo as usize].is_some()).collect();
         if seen.len() < 2 {
-            return;
+            return None;
         }
         let views: Vec<_> = seen
             .iter()
@@ -163,7 +175,7 @@ impl State<'_> {
                 (projection(&pose.0, &pose.1), normalise(self.camera(f.0), &self.pixel(f)))
             })
             .collect();
-        let Some(p) = triangulate_views(&views) else { return };
+        let p = triangulate_views(&views)?;
         let fits: Vec<Feature> = seen
             .into_iter()
             .filter(|&f| {
@@ -178,9 +190,8 @@ impl State<'_> {
                 -(pose.0.inverse() * pose.1)
             })
             .collect();
-        if fits.len() >= 2 && triangulation_angle(&centres, &p) >= self.options.min_angle {
-            self.points[t] = Some(MapPoint { position: p, observations: fits });
-        }
+        (fits.len() >= 2 && triangulation_angle(&centres, &p) >= self.options.min_angle)
+            .then_some(MapPoint { position: p, observations: fits })
     }
 
     /// The normalised observations of `photo` whose tracks have points,
@@ -221,9 +232,8 @@ impl State<'_> {
         let (inlier_points, inlier_world): (Vec<[f64; 2]>, Vec<Vector3<f64>>) =
             image_points.iter().zip(world).zip(inliers).filter(|(_, keep)| **keep).map(|((x, w), _)| (*x, *w)).unzip();
         self.poses[photo] = Some(refine_pose(pose, &inlier_points, &inlier_world));
-        for k in 0..self.photo_tracks[photo].len() {
-            self.triangulate(self.photo_tracks[photo][k]);
-        }
+        let tracks = self.photo_tracks[photo].clone();
+        self.triangulate_all(&tracks);
     }
 
     /// Registers an unregistered photo that sees too few points for
@@ -457,11 +467,10 @@ impl State<'_> {
     /// completes the points that have one: features of their track in
     /// registered photos that do not see the point yet and now fit are added.
     fn retriangulate(&mut self) {
+        let without: Vec<usize> = (0..self.tracks.len()).filter(|&t| self.points[t].is_none()).collect();
+        self.triangulate_all(&without);
         for t in 0..self.tracks.len() {
-            let Some(point) = &self.points[t] else {
-                self.triangulate(t);
-                continue;
-            };
+            let Some(point) = &self.points[t] else { continue };
             let missing: Vec<Feature> = self.tracks[t]
                 .iter()
                 .copied()
@@ -544,9 +553,8 @@ pub fn reconstruct(
         state.points = vec![None; state.tracks.len()];
         state.poses[pair.a] = Some((Rotation3::identity(), Vector3::zeros()));
         state.poses[pair.b] = Some((rotation, Vector3::new(tx, ty, tz)));
-        for k in 0..state.photo_tracks[pair.a].len() {
-            state.triangulate(state.photo_tracks[pair.a][k]);
-        }
+        let tracks = state.photo_tracks[pair.a].clone();
+        state.triangulate_all(&tracks);
         let centres = [Vector3::zeros(), -(rotation.inverse() * Vector3::new(tx, ty, tz))];
         let mut angles: Vec<f64> =
             state.points.iter().flatten().map(|p| triangulation_angle(&centres, &p.position)).collect();
