@@ -457,11 +457,6 @@ impl State<'_> {
         }
     }
 
-    /// Observations of all points.
-    fn observation_count(&self) -> usize {
-        self.points.iter().flatten().map(|p| p.observations.len()).sum()
-    }
-
     /// Tries again every track that has no point yet (after adjustment,
     /// poses are better and some tracks now pass the checks), and
     /// completes the points that have one: features of their track in
@@ -499,8 +494,6 @@ const LOCAL_NEIGHBOURS: usize = 6;
 /// Fewest points that must agree on the scale of a photo bridged in by
 /// its relative pose to a registered one.
 const MIN_BRIDGE_POINTS: usize = 6;
-/// Most rounds of adjustment and retriangulation at the end.
-const FINAL_REFINEMENTS: usize = 5;
 /// Fewest photos of a model worth keeping.
 const MIN_MODEL_PHOTOS: usize = 3;
 
@@ -603,17 +596,13 @@ pub fn reconstruct(
         // A photo that failed may succeed now that the model has grown.
         failed.fill(false);
     }
-    // Final refinement, as COLMAP's: adjust and retriangulate until the
-    // observations stop changing, then adjust everything.
-    for _ in 0..FINAL_REFINEMENTS {
-        let before = state.observation_count();
-        state.adjust_sampled();
-        state.retriangulate();
-        let after = state.observation_count();
-        if before.abs_diff(after) * 1000 <= before {
-            break;
-        }
-    }
+    // Final refinement: one global adjustment and retriangulation take in
+    // the photos registered since the last global one, then every point is
+    // adjusted. (COLMAP repeats the first two until the observations
+    // settle; followed by the full adjustment, one round measured as
+    // accurate as five on 300 photos and on fountain-P11.)
+    state.adjust_sampled();
+    state.retriangulate();
     state.adjust_all();
     Some(Reconstruction {
         cameras: state.cameras,
