@@ -281,21 +281,24 @@ fn robust(s: f64, huber: Option<f64>) -> (f64, f64) {
     }
 }
 
+/// Robust cost (weighted) and squared error of observation `o` of `point`.
+fn observation_cost(problem: &Problem, point: &Vector3<f64>, o: &Observation, huber: Option<f64>) -> (f64, f64) {
+    let image = &problem.images[o.image];
+    match project(&problem.cameras[image.camera], image, point) {
+        Some(projected) => {
+            let s = (projected.pixel - Vector2::new(o.xy[0], o.xy[1])).norm_squared();
+            (robust(s, huber).1 * o.weight * o.weight, s)
+        }
+        None => (1e6, 1e6),
+    }
+}
+
 /// Robust cost and squared error sum of `observations` at the estimate
 /// of `problem` (its cameras, images and points).
 fn cost(problem: &Problem, observations: &[Observation], huber: Option<f64>) -> (f64, f64) {
     observations
         .par_iter()
-        .map(|o| {
-            let image = &problem.images[o.image];
-            match project(&problem.cameras[image.camera], image, &problem.points[o.point]) {
-                Some(projected) => {
-                    let s = (projected.pixel - Vector2::new(o.xy[0], o.xy[1])).norm_squared();
-                    (robust(s, huber).1 * o.weight * o.weight, s)
-                }
-                None => (1e6, 1e6),
-            }
-        })
+        .map(|o| observation_cost(problem, &problem.points[o.point], o, huber))
         .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
 
@@ -797,12 +800,83 @@ impl Linearisation {
     }
 }
 
+/// Adjusts each point on its own when every camera parameter is held:
+/// the points are then independent, each a problem of three unknowns
+/// with its own damping (the joint iteration would take the same steps
+/// but accept or refuse them for all points at once).
+fn adjust_each_point(problem: &mut Problem, by_point: &[Vec<usize>], options: &BaOptions) -> BaReport {
+    let huber = options.huber;
+    let estimate = &*problem;
+    let cost_at = |p: &Vector3<f64>, ks: &[usize]| -> (f64, f64) {
+        ks.iter()
+            .map(|&k| observation_cost(estimate, p, &estimate.observations[k], huber))
+            .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
+    };
+    let solved: Vec<(Vector3<f64>, usize, f64, f64, f64)> = by_point
+        .par_iter()
+        .enumerate()
+        .map(|(j, ks)| {
+            let mut point = estimate.points[j];
+            let (initial, _) = cost_at(&point, ks);
+            let (mut current, mut lambda, mut iterations) = (initial, 1e-4, 0);
+            for _ in 0..options.max_iterations {
+                iterations += 1;
+                let mut v = Matrix3::zeros();
+                let mut gradient = Vector3::zeros();
+                for &k in ks {
+                    let o = &estimate.observations[k];
+                    let image = &estimate.images[o.image];
+                    let Some(l) = linearise(&estimate.cameras[image.camera], image, &point, &o.xy) else { continue };
+                    let root = robust(l.residual.norm_squared(), huber).0.sqrt() * o.weight;
+                    let (jp, residual) = (l.d_point * root, l.residual * root);
+                    v += jp.transpose() * jp;
+                    gradient += jp.transpose() * residual;
+                }
+                for i in 0..3 {
+                    v[(i, i)] = v[(i, i)] * (1.0 + lambda) + 1e-12;
+                }
+                let Some(inverse) = v.try_inverse() else { break };
+                let candidate = point - inverse * gradient;
+                let (new_cost, _) = cost_at(&candidate, ks);
+                if new_cost < current {
+                    let gain = (current - new_cost) / current.max(f64::MIN_POSITIVE);
+                    (point, current, lambda) = (candidate, new_cost, (lambda / 3.0).max(1e-12));
+                    if gain < options.tolerance {
+                        break;
+                    }
+                } else {
+                    lambda *= 4.0;
+                    if lambda > 1e12 {
+                        break;
+                    }
+                }
+            }
+            let (_, squared) = cost_at(&point, ks);
+            (point, iterations, initial, current, squared)
+        })
+        .collect();
+    let mut report = BaReport { iterations: 0, initial_cost: 0.0, final_cost: 0.0, rms_error: 0.0 };
+    let mut squared = 0.0;
+    for (point, (position, iterations, initial, last, point_squared)) in problem.points.iter_mut().zip(solved) {
+        *point = position;
+        report.iterations = report.iterations.max(iterations);
+        report.initial_cost += initial;
+        report.final_cost += last;
+        squared += point_squared;
+    }
+    report.rms_error = (squared / problem.observations.len().max(1) as f64).sqrt();
+    report
+}
+
 /// Adjusts `problem` in place.
 pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
     let layout = Layout::new(problem, options);
     let mut by_point: Vec<Vec<usize>> = vec![Vec::new(); problem.points.len()];
     for (k, o) in problem.observations.iter().enumerate() {
         by_point[o.point].push(k);
+    }
+    if layout.size == 0 {
+        return adjust_each_point(problem, &by_point, options);
     }
     let pattern = (options.solver != Solver::Iterative).then(|| ReducedPattern::new(problem, &layout, &by_point));
     let direct = pattern.filter(|p| options.solver == Solver::Direct || p.affordable());
