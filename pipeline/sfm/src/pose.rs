@@ -71,13 +71,14 @@ pub fn triangulate_views(views: &[(Matrix3x4<f64>, [f64; 2])]) -> Option<Vector3
 /// small angles mean a poorly determined depth.
 pub fn triangulation_angle(centres: &[Vector3<f64>], point: &Vector3<f64>) -> f64 {
     let rays: Vec<Vector3<f64>> = centres.iter().map(|c| (point - c).normalize()).collect();
-    let mut widest: f64 = 0.0;
+    // The widest angle has the smallest cosine: one arc cosine at the end.
+    let mut smallest_cosine: f64 = 1.0;
     for (i, a) in rays.iter().enumerate() {
         for b in &rays[i + 1..] {
-            widest = widest.max(a.dot(b).clamp(-1.0, 1.0).acos());
+            smallest_cosine = smallest_cosine.min(a.dot(b));
         }
     }
-    widest.to_degrees()
+    smallest_cosine.clamp(-1.0, 1.0).acos().to_degrees()
 }
 
 /// Of the four poses of `e`, the one that puts most correspondences in
