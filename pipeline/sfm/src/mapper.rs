@@ -340,7 +340,7 @@ impl State<'_> {
     /// with fewer than two.
     fn adjust_all(&mut self) {
         let point_ids: Vec<usize> = (0..self.points.len()).filter(|&t| self.points[t].is_some()).collect();
-        self.adjust_points(&point_ids, &[], true);
+        self.adjust_points(&point_ids, &[], true, Tracks::Whole);
     }
 
     /// Global adjustment while the model grows: every pose and the
@@ -353,8 +353,8 @@ impl State<'_> {
         let chosen = self.longest_tracks(&registered);
         let (sample, rest): (Vec<usize>, Vec<usize>) =
             (0..self.points.len()).filter(|&t| self.points[t].is_some()).partition(|&t| chosen[t]);
-        self.adjust_points(&sample, &[], true);
-        self.adjust_points(&rest, &[], false);
+        self.adjust_points(&sample, &[], true, Tracks::Thinned);
+        self.adjust_points(&rest, &[], false, Tracks::Whole);
     }
 
     /// Local adjustment after a registration: the poses of `variable`
@@ -363,7 +363,7 @@ impl State<'_> {
     fn adjust_local(&mut self, variable: &[usize]) {
         let chosen = self.longest_tracks(variable);
         let sample: Vec<usize> = (0..self.points.len()).filter(|&t| chosen[t]).collect();
-        self.adjust_points(&sample, variable, false);
+        self.adjust_points(&sample, variable, false, Tracks::Thinned);
     }
 
     /// Marks the points of each of `photos` with the longest tracks, up to
@@ -388,22 +388,36 @@ impl State<'_> {
     /// pose when `global`, with the first photo holding the frame; else the
     /// other photos that see the points hold still), then drops the
     /// observations that do not fit and the points left with fewer than two.
-    fn adjust_points(&mut self, point_ids: &[usize], variable: &[usize], global: bool) {
+    fn adjust_points(&mut self, point_ids: &[usize], variable: &[usize], global: bool, tracks: Tracks) {
         if point_ids.is_empty() {
             return;
         }
-        let mut images: Vec<usize> = point_ids
+        // Thinned, a long track takes part through a spread of its
+        // observations (a point costs the square of its track); such
+        // points are refitted to all of theirs after.
+        let mut thinned = Vec::new();
+        let taken: Vec<Vec<Feature>> = point_ids
             .iter()
-            .flat_map(|&t| self.points[t].iter().flat_map(|p| p.observations.iter().map(|f| f.0 as usize)))
-            .chain(variable.iter().copied())
+            .map(|&t| {
+                let observations = &self.points[t].as_ref().expect("kept").observations;
+                if matches!(tracks, Tracks::Thinned) && observations.len() > THINNED_TRACK {
+                    thinned.push(t);
+                    spread(t, observations, variable)
+                } else {
+                    observations.clone()
+                }
+            })
             .collect();
+        let mut images: Vec<usize> =
+            taken.iter().flatten().map(|f| f.0 as usize).chain(variable.iter().copied()).collect();
         images.sort_unstable();
         images.dedup();
         let index: HashMap<usize, usize> = images.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+        let anchor = if images.contains(&self.first) { self.first } else { images[0] };
         let mut fixed: Vec<usize> =
-            if global { vec![self.first] } else { images.iter().copied().filter(|i| !variable.contains(i)).collect() };
+            if global { vec![anchor] } else { images.iter().copied().filter(|i| !variable.contains(i)).collect() };
         if fixed.is_empty() {
-            fixed.push(if images.contains(&self.first) { self.first } else { images[0] });
+            fixed.push(anchor);
         }
         let mut problem = Problem {
             cameras: self.cameras.clone(),
@@ -417,8 +431,8 @@ impl State<'_> {
             points: point_ids.iter().map(|&t| self.points[t].as_ref().expect("kept").position).collect(),
             observations: Vec::new(),
         };
-        for (k, &t) in point_ids.iter().enumerate() {
-            for &f in &self.points[t].as_ref().expect("kept").observations {
+        for (k, features) in taken.iter().enumerate() {
+            for &f in features {
                 let measured = self.keypoints[f.0 as usize][f.1 as usize];
                 let image = index[&(f.0 as usize)];
                 problem.observations.push(Observation { image, point: k, xy: measured.xy, weight: measured.weight });
@@ -455,6 +469,8 @@ impl State<'_> {
                 self.points[t] = None;
             }
         }
+        thinned.retain(|&t| self.points[t].is_some());
+        self.adjust_points(&thinned, &[], false, Tracks::Whole);
     }
 
     /// Tries again every track that has no point yet (after adjustment,
@@ -489,6 +505,8 @@ const GLOBAL_GROWTH: f64 = 1.2;
 /// Points per photo in the local adjustments and the global ones before
 /// the last (which takes every point).
 const SAMPLED_POINTS_PER_PHOTO: usize = 200;
+/// Observations of a long track that take part in a thinned adjustment.
+const THINNED_TRACK: usize = 12;
 /// Photos adjusted with a newly registered one in local adjustment.
 const LOCAL_NEIGHBOURS: usize = 6;
 /// Fewest points that must agree on the scale of a photo bridged in by
@@ -496,6 +514,26 @@ const LOCAL_NEIGHBOURS: usize = 6;
 const MIN_BRIDGE_POINTS: usize = 6;
 /// Fewest photos of a model worth keeping.
 const MIN_MODEL_PHOTOS: usize = 3;
+
+/// Which observations of each point an adjustment takes.
+#[derive(Clone, Copy)]
+enum Tracks {
+    /// All of them.
+    Whole,
+    /// At most `THINNED_TRACK`, chosen by [`spread`].
+    Thinned,
+}
+
+/// `THINNED_TRACK` of the observations of track `t`: those of the photos
+/// in `variable` first, then the others in an order mixed by track and
+/// photo, so that the ones left out fall evenly on the photos.
+fn spread(t: usize, observations: &[Feature], variable: &[usize]) -> Vec<Feature> {
+    let mix = |photo: u32| (u64::from(photo) ^ (t as u64).rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut ranked: Vec<(bool, u64, Feature)> =
+        observations.iter().map(|&f| (!variable.contains(&(f.0 as usize)), mix(f.0), f)).collect();
+    ranked.sort_unstable();
+    ranked.into_iter().take(THINNED_TRACK).map(|(_, _, f)| f).collect()
+}
 
 /// Reconstructs photos with `keypoints`, each taken by camera
 /// `camera_of[i]`, from the front end's verified pairs: one model grown
@@ -639,4 +677,38 @@ pub fn reconstruct_all(
     }
     progress.finish();
     models
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thinned_track_keeps_the_variable_photos_and_leaves_out_others_evenly() {
+        let observations: Vec<Feature> = (0..30).map(|photo| (photo, photo * 7)).collect();
+        let variable = [3, 17, 29];
+        let mut left_out = vec![0; 30];
+        for t in 0..600 {
+            let kept = spread(t, &observations, &variable);
+            assert_eq!(kept.len(), THINNED_TRACK);
+            assert!(variable.iter().all(|&v| kept.contains(&(v as u32, v as u32 * 7))), "track {t}: {kept:?}");
+            let mut distinct = kept.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(distinct.len(), THINNED_TRACK);
+            for &(photo, _) in &observations {
+                if !kept.iter().any(|f| f.0 == photo) {
+                    left_out[photo as usize] += 1;
+                }
+            }
+        }
+        // Each of the 27 others is left out 600 * 18 / 27 = 400 times on average.
+        for (photo, &count) in left_out.iter().enumerate() {
+            if variable.contains(&photo) {
+                assert_eq!(count, 0);
+            } else {
+                assert!((300..=500).contains(&count), "photo {photo} left out {count} times");
+            }
+        }
+    }
 }
