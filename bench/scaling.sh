@@ -4,7 +4,10 @@
 # (features, matching, mapping), pairs matched, photos registered and the
 # error against the exact truth. Matching and mapping should grow no
 # faster than about n log n; the last columns divide each time by n log n,
-# relative to the first row.
+# relative to the first row. On this site more photos also means denser
+# photos (the same house), so each point is seen by more of them: the
+# table gives the model's observations and the mapping time per
+# observation too.
 #
 # usage: bench/scaling.sh [SIZES...]   (needs python3 with numpy, sqlite3, /usr/bin/time)
 set -euo pipefail
@@ -24,8 +27,9 @@ python3 - "$WORK" "${sizes[@]}" <<'PY'
 import json, math, re, sys
 work, sizes = sys.argv[1], [int(n) for n in sys.argv[2:]]
 print(f"\nScaling of heritage reconstruct (synthetic site, 640x427, {open('/proc/cpuinfo').read().count('processor')} cores)")
-head = ("photos", "features s", "matching s", "mapping s", "total s", "MiB", "pairs", "registered", "rot deg", "match/nlogn", "map/nlogn")
-print("%7s %11s %11s %10s %8s %6s %7s %11s %8s %12s %10s" % head)
+head = ("photos", "features s", "matching s", "mapping s", "total s", "MiB", "pairs", "registered", "rot deg",
+        "obs", "match/nlogn", "map/nlogn", "map/obs")
+print("%7s %11s %11s %10s %8s %6s %7s %11s %8s %8s %12s %10s %8s" % head)
 base = None
 for n in sizes:
     report = json.load(open(f"{work}/report-{n}.json"))
@@ -35,12 +39,15 @@ for n in sizes:
     err = open(f"{work}/error-{n}.txt").read()
     rot = re.search(r"rot_median_deg: ([\d.]+)", err)
     nlogn = n * math.log(n)
+    models = report["models"]
+    observations = sum(m["points"] * m["mean_track_length"] for m in models)
     if base is None:
-        base = (t["matching"] / nlogn, t["mapping"] / nlogn)
+        base = (t["matching"] / nlogn, t["mapping"] / nlogn, t["mapping"] / observations)
     total = t["features"] + t["matching"] + t["mapping"]
-    print("%7d %11.1f %11.1f %10.1f %8.1f %6.0f %7s %11s %8s %12.2f %10.2f" % (
+    print("%7d %11.1f %11.1f %10.1f %8.1f %6.0f %7s %11s %8s %8.0f %12.2f %10.2f %8.2f" % (
         n, t["features"], t["matching"], t["mapping"], total, rss, open(f"{work}/pairs-{n}.txt").read().strip(),
-        f"{report['registered']}/{n}", rot.group(1) if rot else "-",
-        t["matching"] / nlogn / base[0], t["mapping"] / nlogn / base[1]))
-print("(match/nlogn, map/nlogn: time / (n ln n), relative to the first row; about 1 or less is n log n or better)")
+        f"{report['registered']}/{n}", rot.group(1) if rot else "-", observations,
+        t["matching"] / nlogn / base[0], t["mapping"] / nlogn / base[1], t["mapping"] / observations / base[2]))
+print("(match/nlogn, map/nlogn: time / (n ln n), relative to the first row; about 1 or less is n log n or better;")
+print(" obs: observations in the models; map/obs: mapping time per observation, relative to the first row)")
 PY
