@@ -800,6 +800,27 @@ impl Linearisation {
     }
 }
 
+/// What Levenberg-Marquardt makes of a step.
+struct Verdict {
+    /// The step lowered the cost: keep it.
+    keep: bool,
+    /// Stop iterating: the cost fell by less than the tolerance's share,
+    /// or the damping grew past any use.
+    stop: bool,
+}
+
+/// Judges a step from cost `current` to `new` and updates the damping
+/// `lambda`: a third after a kept step, four times after a refused one.
+fn judge(lambda: &mut f64, current: f64, new: f64, tolerance: f64) -> Verdict {
+    if new < current {
+        *lambda = (*lambda / 3.0).max(1e-12);
+        Verdict { keep: true, stop: (current - new) / current.max(f64::MIN_POSITIVE) < tolerance }
+    } else {
+        *lambda *= 4.0;
+        Verdict { keep: false, stop: *lambda > 1e12 }
+    }
+}
+
 /// Adjusts each point on its own when every camera parameter is held:
 /// the points are then independent, each a problem of three unknowns
 /// with its own damping (the joint iteration would take the same steps
@@ -838,17 +859,12 @@ fn adjust_each_point(problem: &mut Problem, by_point: &[Vec<usize>], options: &B
                 let Some(inverse) = v.try_inverse() else { break };
                 let candidate = point - inverse * gradient;
                 let (new_cost, _) = cost_at(&candidate, ks);
-                if new_cost < current {
-                    let gain = (current - new_cost) / current.max(f64::MIN_POSITIVE);
-                    (point, current, lambda) = (candidate, new_cost, (lambda / 3.0).max(1e-12));
-                    if gain < options.tolerance {
-                        break;
-                    }
-                } else {
-                    lambda *= 4.0;
-                    if lambda > 1e12 {
-                        break;
-                    }
+                let verdict = judge(&mut lambda, current, new_cost, options.tolerance);
+                if verdict.keep {
+                    (point, current) = (candidate, new_cost);
+                }
+                if verdict.stop {
+                    break;
                 }
             }
             let (_, squared) = cost_at(&point, ks);
@@ -929,20 +945,14 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
             }
         }
         let (new_cost, _) = cost(&candidate, &problem.observations, options.huber);
-        if new_cost < current {
-            let gain = (current - new_cost) / current.max(f64::MIN_POSITIVE);
+        let verdict = judge(&mut lambda, current, new_cost, options.tolerance);
+        if verdict.keep {
             candidate.observations = std::mem::take(&mut problem.observations);
             *problem = candidate;
             current = new_cost;
-            lambda = (lambda / 3.0).max(1e-12);
-            if gain < options.tolerance {
-                break;
-            }
-        } else {
-            lambda *= 4.0;
-            if lambda > 1e12 {
-                break;
-            }
+        }
+        if verdict.stop {
+            break;
         }
     }
     let (_, squared) = cost(problem, &problem.observations, options.huber);

@@ -687,7 +687,7 @@ mod tests {
     fn a_thinned_track_keeps_the_variable_photos_and_leaves_out_others_evenly() {
         let observations: Vec<Feature> = (0..30).map(|photo| (photo, photo * 7)).collect();
         let variable = [3, 17, 29];
-        let mut left_out = vec![0; 30];
+        let mut left_out = [0; 30];
         for t in 0..600 {
             let kept = spread(t, &observations, &variable);
             assert_eq!(kept.len(), THINNED_TRACK);
