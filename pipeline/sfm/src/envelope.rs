@@ -181,22 +181,10 @@ impl Envelope {
                     // c0..c0 + TILE (written) do not overlap; the strides
                     // keep every access inside `panel` and `tile`.
                     unsafe {
-                        matrixmultiply::dgemm(
-                            m,
-                            c0 - k0,
-                            TILE,
-                            -1.0,
-                            panel.as_ptr().add(k0 - from),
-                            width as isize,
-                            1,
-                            tile.as_ptr().add(k0 - c_from),
-                            1,
-                            c_width as isize,
-                            1.0,
-                            panel.as_mut_ptr().add(c0 - from),
-                            width as isize,
-                            1,
-                        );
+                        let base = panel.as_mut_ptr();
+                        let a = (base.add(k0 - from).cast_const(), width);
+                        let b = (tile.as_ptr().add(k0 - c_from), c_width);
+                        subtract_product(m, c0 - k0, TILE, a, b, (base.add(c0 - from), width));
                     }
                 }
                 // Then solved against that tile's lower-triangular diagonal block.
@@ -212,22 +200,9 @@ impl Envelope {
             if from < r0 {
                 // SAFETY: as above, columns from..r0 read, r0..r0 + m written.
                 unsafe {
-                    matrixmultiply::dgemm(
-                        m,
-                        r0 - from,
-                        m,
-                        -1.0,
-                        panel.as_ptr(),
-                        width as isize,
-                        1,
-                        panel.as_ptr(),
-                        1,
-                        width as isize,
-                        1.0,
-                        panel.as_mut_ptr().add(r0 - from),
-                        width as isize,
-                        1,
-                    );
+                    let base = panel.as_mut_ptr();
+                    let rows = (base.cast_const(), width);
+                    subtract_product(m, r0 - from, m, rows, rows, (base.add(r0 - from), width));
                 }
             }
             for i in 0..m {
@@ -300,6 +275,40 @@ impl RowBlock<'_> {
                 self.values[at + c] += value(r, c);
             }
         }
+    }
+}
+
+/// `C -= A Bᵀ` for row-major blocks given by their first element and row
+/// stride: `A` is `m` x `k`, `B` is `n` x `k`, `C` is `m` x `n`.
+///
+/// # Safety
+/// Every row must lie inside its buffer, and `C` must not overlap `A` or `B`.
+unsafe fn subtract_product(
+    m: usize,
+    k: usize,
+    n: usize,
+    (a, a_stride): (*const f64, usize),
+    (b, b_stride): (*const f64, usize),
+    (c, c_stride): (*mut f64, usize),
+) {
+    // SAFETY: as the caller promises.
+    unsafe {
+        matrixmultiply::dgemm(
+            m,
+            k,
+            n,
+            -1.0,
+            a,
+            a_stride as isize,
+            1,
+            b,
+            1,
+            b_stride as isize,
+            1.0,
+            c,
+            c_stride as isize,
+            1,
+        );
     }
 }
 

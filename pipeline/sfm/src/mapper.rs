@@ -4,6 +4,7 @@
 //! and bundle-adjust everything after each addition, dropping
 //! observations that no longer fit.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use heritage_archive::Progress;
@@ -396,20 +397,20 @@ impl State<'_> {
         // observations (a point costs the square of its track); such
         // points are refitted to all of theirs after.
         let mut thinned = Vec::new();
-        let taken: Vec<Vec<Feature>> = point_ids
+        let taken: Vec<Cow<[Feature]>> = point_ids
             .iter()
             .map(|&t| {
                 let observations = &self.points[t].as_ref().expect("kept").observations;
                 if matches!(tracks, Tracks::Thinned) && observations.len() > THINNED_TRACK {
                     thinned.push(t);
-                    spread(t, observations, variable)
+                    Cow::Owned(spread(t, observations, variable))
                 } else {
-                    observations.clone()
+                    Cow::Borrowed(observations.as_slice())
                 }
             })
             .collect();
         let mut images: Vec<usize> =
-            taken.iter().flatten().map(|f| f.0 as usize).chain(variable.iter().copied()).collect();
+            taken.iter().flat_map(|fs| fs.iter()).map(|f| f.0 as usize).chain(variable.iter().copied()).collect();
         images.sort_unstable();
         images.dedup();
         let index: HashMap<usize, usize> = images.iter().enumerate().map(|(k, &i)| (i, k)).collect();
@@ -432,7 +433,7 @@ impl State<'_> {
             observations: Vec::new(),
         };
         for (k, features) in taken.iter().enumerate() {
-            for &f in features {
+            for &f in features.iter() {
                 let measured = self.keypoints[f.0 as usize][f.1 as usize];
                 let image = index[&(f.0 as usize)];
                 problem.observations.push(Observation { image, point: k, xy: measured.xy, weight: measured.weight });
