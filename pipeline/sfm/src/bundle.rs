@@ -94,7 +94,7 @@ impl Default for BaOptions {
             refine_intrinsics: true,
             refine_principal_point: false,
             fixed_images: vec![0],
-            tolerance: 1e-6,
+            tolerance: 1e-4,
             solver: Solver::Auto,
         }
     }
@@ -205,11 +205,22 @@ impl std::ops::Deref for CameraBlocks {
 }
 
 /// What one point contributes: its damped, inverted 3x3 block `V⁻¹`, its
-/// gradient and its observations.
+/// gradient and its observations, and for each observation the columns
+/// of `Y = W L` (`W` its pose's 6x3 block of `Jcᵀ Jp`, `L Lᵀ = V⁻¹`), so
+/// that two poses' block of `W V⁻¹ Wᵀ` is `Y_a Y_bᵀ`.
 struct PointTerms {
     v_inverse: Matrix3<f64>,
     gradient: Vector3<f64>,
     observations: Vec<WeightedObservation>,
+    pose_factors: Vec<PoseFactor>,
+}
+
+/// One observation's columns of `Y` (see [`PointTerms`]), with where its
+/// pose sits in the layout (`usize::MAX` if held): all that forming the
+/// poses' rows of the reduced system reads, kept close together.
+struct PoseFactor {
+    at: usize,
+    y: [[f64; POSE]; 3],
 }
 
 /// Rows of the stacked camera Jacobian that a block kind owns: pose (0),
@@ -466,6 +477,12 @@ impl ReducedPattern {
         }
     }
 
+    /// Where the pose at layout offset `at` starts in the new order;
+    /// `usize::MAX` for a held pose (`at` is `usize::MAX`).
+    fn column(&self, at: usize) -> usize {
+        self.position.get(at).copied().unwrap_or(usize::MAX)
+    }
+
     /// Whether factoring is cheap enough for `Solver::Auto`.
     fn affordable(&self) -> bool {
         let stored: usize = self.first.iter().enumerate().map(|(i, f)| i - f + 1).sum();
@@ -474,64 +491,92 @@ impl ReducedPattern {
 }
 
 /// The problem linearised at the current estimate with damping `lambda`:
-/// per point its terms, the reduced right-hand side `b`, and the diagonal
-/// of the camera block `U` (which the damping scales).
+/// per point its terms, the reduced right-hand side `b`, the diagonal of
+/// the camera block `U` (which the damping scales) and `U`'s 6x6 blocks
+/// of the poses (row-major, the pose at layout offset `at` from `6 at`).
 struct Linearisation {
     points: Vec<PointTerms>,
     rhs: Vec<f64>,
     u_diagonal: Vec<f64>,
+    u_poses: Vec<f64>,
     lambda: f64,
 }
 
-/// The terms of point `j`, seen by observations `ks`.
-fn point_terms(
-    problem: &Problem,
-    layout: &Layout,
-    j: usize,
-    ks: &[usize],
-    huber: Option<f64>,
-    lambda: f64,
-) -> PointTerms {
-    let mut v = Matrix3::zeros();
-    let mut gradient = Vector3::zeros();
-    let mut observations = Vec::with_capacity(ks.len());
-    for &k in ks {
-        let o = &problem.observations[k];
-        let image = &problem.images[o.image];
-        let Some(l) = linearise(&problem.cameras[image.camera], image, &problem.points[j], &o.xy) else { continue };
-        let root = robust(l.residual.norm_squared(), huber).0.sqrt() * o.weight;
-        let mut jc = SMatrix::<f64, 2, LOCAL>::zeros();
-        jc.fixed_view_mut::<2, 6>(0, 0).copy_from(&(l.d_pose * root));
-        jc.fixed_view_mut::<2, 3>(0, POSE).copy_from(&(l.d_intrinsics * root));
-        // The principal point moves the pixel one for one.
-        jc[(0, POSE + INTRINSICS)] = root;
-        jc[(1, POSE + INTRINSICS + 1)] = root;
-        let (jp, residual) = (l.d_point * root, l.residual * root);
-        v += jp.transpose() * jp;
-        gradient += jp.transpose() * residual;
-        observations.push(WeightedObservation { jc, jp, residual, blocks: camera_blocks(layout, problem, o) });
+impl PointTerms {
+    fn new() -> PointTerms {
+        PointTerms {
+            v_inverse: Matrix3::zeros(),
+            gradient: Vector3::zeros(),
+            observations: Vec::new(),
+            pose_factors: Vec::new(),
+        }
     }
-    for i in 0..3 {
-        v[(i, i)] = v[(i, i)] * (1.0 + lambda) + 1e-12;
+
+    /// Linearises point `j`, seen by observations `ks`, into these terms
+    /// (their buffers are reused from one iteration to the next).
+    fn update(&mut self, problem: &Problem, layout: &Layout, j: usize, ks: &[usize], huber: Option<f64>, lambda: f64) {
+        let mut v = Matrix3::zeros();
+        self.gradient = Vector3::zeros();
+        self.observations.clear();
+        for &k in ks {
+            let o = &problem.observations[k];
+            let image = &problem.images[o.image];
+            let Some(l) = linearise(&problem.cameras[image.camera], image, &problem.points[j], &o.xy) else { continue };
+            let root = robust(l.residual.norm_squared(), huber).0.sqrt() * o.weight;
+            let mut jc = SMatrix::<f64, 2, LOCAL>::zeros();
+            jc.fixed_view_mut::<2, 6>(0, 0).copy_from(&(l.d_pose * root));
+            jc.fixed_view_mut::<2, 3>(0, POSE).copy_from(&(l.d_intrinsics * root));
+            // The principal point moves the pixel one for one.
+            jc[(0, POSE + INTRINSICS)] = root;
+            jc[(1, POSE + INTRINSICS + 1)] = root;
+            let (jp, residual) = (l.d_point * root, l.residual * root);
+            v += jp.transpose() * jp;
+            self.gradient += jp.transpose() * residual;
+            self.observations.push(WeightedObservation { jc, jp, residual, blocks: camera_blocks(layout, problem, o) });
+        }
+        for i in 0..3 {
+            v[(i, i)] = v[(i, i)] * (1.0 + lambda) + 1e-12;
+        }
+        self.v_inverse = v.try_inverse().unwrap_or_else(Matrix3::zeros);
+        let l = self.v_inverse.cholesky().map_or_else(Matrix3::zeros, |c| c.unpack());
+        self.pose_factors.clear();
+        self.pose_factors.extend(self.observations.iter().map(|o| {
+            let y = o.jc.fixed_columns::<POSE>(0).transpose() * (o.jp * l);
+            let at = match o.blocks.first() {
+                Some(&(at, 0)) => at,
+                _ => usize::MAX,
+            };
+            PoseFactor { at, y: [0, 1, 2].map(|k| std::array::from_fn(|r| y[(r, k)])) }
+        }));
     }
-    PointTerms { v_inverse: v.try_inverse().unwrap_or_else(Matrix3::zeros), gradient, observations }
 }
 
-fn linearise_problem(
-    problem: &Problem,
-    layout: &Layout,
-    by_point: &[Vec<usize>],
-    huber: Option<f64>,
-    lambda: f64,
-) -> Linearisation {
-    let points: Vec<PointTerms> =
-        by_point.par_iter().enumerate().map(|(j, ks)| point_terms(problem, layout, j, ks, huber, lambda)).collect();
-    let n = layout.size;
-    let (rhs, u_diagonal) = points
-        .par_iter()
-        .fold(
-            || (vec![0.0; n], vec![0.0; n]),
-            |(mut rhs, mut diagonal), terms| {
+impl Linearisation {
+    /// Room for the terms of `points` points, filled by [`Linearisation::update`].
+    fn new(points: usize) -> Linearisation {
+        Linearisation {
+            points: (0..points).map(|_| PointTerms::new()).collect(),
+            rhs: Vec::new(),
+            u_diagonal: Vec::new(),
+            u_poses: Vec::new(),
+            lambda: 0.0,
+        }
+    }
+
+    /// Linearises `problem` at its estimate with damping `lambda`.
+    fn update(&mut self, problem: &Problem, layout: &Layout, by_point: &[Vec<usize>], huber: Option<f64>, lambda: f64) {
+        self.points
+            .par_iter_mut()
+            .zip(by_point)
+            .enumerate()
+            .for_each(|(j, (terms, ks))| terms.update(problem, layout, j, ks, huber, lambda));
+        let n = layout.size;
+        let pose_values = layout.pose.iter().flatten().count() * POSE * POSE;
+        let zero = || (vec![0.0; n], vec![0.0; n], vec![0.0; pose_values]);
+        (self.rhs, self.u_diagonal, self.u_poses) = self
+            .points
+            .par_iter()
+            .fold(zero, |(mut rhs, mut diagonal, mut poses), terms| {
                 // b = -g_c + W V⁻¹ g_p, observation by observation.
                 let q = terms.v_inverse * terms.gradient;
                 for o in &terms.observations {
@@ -539,15 +584,20 @@ fn linearise_problem(
                     scatter(&o.blocks, &local, &mut rhs);
                     let squares = SVector::<f64, LOCAL>::from_fn(|c, _| o.jc.column(c).norm_squared());
                     scatter(&o.blocks, &squares, &mut diagonal);
+                    if let Some(&(at, 0)) = o.blocks.first() {
+                        let jc = o.jc.fixed_columns::<POSE>(0);
+                        let block = &mut poses[at * POSE..(at + POSE) * POSE];
+                        for (i, value) in block.iter_mut().enumerate() {
+                            *value += jc.column(i / POSE).dot(&jc.column(i % POSE));
+                        }
+                    }
                 }
-                (rhs, diagonal)
-            },
-        )
-        .reduce(|| (vec![0.0; n], vec![0.0; n]), |a, b| (add_vectors(a.0, b.0), add_vectors(a.1, b.1)));
-    Linearisation { points, rhs, u_diagonal, lambda }
-}
+                (rhs, diagonal, poses)
+            })
+            .reduce(zero, |a, b| (add_vectors(a.0, b.0), add_vectors(a.1, b.1), add_vectors(a.2, b.2)));
+        self.lambda = lambda;
+    }
 
-impl Linearisation {
     /// Damping added to the diagonal of `U`.
     fn damping(&self, i: usize) -> f64 {
         self.lambda * self.u_diagonal[i] + 1e-12
@@ -555,24 +605,20 @@ impl Linearisation {
 
     /// The rows of `S` of pose block `k` (in `pattern`'s order), from
     /// the points it sees. Left of the diagonal are only poses (intrinsics
-    /// come last), each seen by one observation of a point, so only those
-    /// observations' products are formed.
+    /// come last), each seen by one observation of a point; a point's
+    /// observations are in column order (see [`ReducedPattern::column`]),
+    /// so those left of `k`'s own are the ones its products are formed with.
     fn pose_rows(&self, pattern: &ReducedPattern, k: usize, rows: &mut RowBlock) {
-        let (at_a, row0) = (pattern.blocks[k].0, pattern.bounds[k]);
+        let (at, row0) = (pattern.blocks[k].0, pattern.bounds[k]);
+        let u = &self.u_poses[at * POSE..(at + POSE) * POSE];
+        rows.add_block(row0, row0, POSE, POSE, |r, c| u[r * POSE + c]);
         for &j in &pattern.points[k] {
             let terms = &self.points[j];
-            let Some(own) = terms.observations.iter().find(|o| o.blocks.first() == Some(&(at_a, 0))) else { continue };
-            let jc_a = own.jc.fixed_columns::<POSE>(0);
-            let u = jc_a.transpose() * jc_a;
-            rows.add_block(row0, row0, POSE, POSE, |r, c| u[(r, c)]);
-            let left = jc_a.transpose() * own.jp * terms.v_inverse;
-            for o in &terms.observations {
-                let Some(&(at_b, 0)) = o.blocks.first() else { continue };
-                let column = pattern.position[at_b];
-                if column <= row0 {
-                    let product = left * (o.jp.transpose() * o.jc.fixed_columns::<POSE>(0));
-                    rows.add_block(row0, column, POSE, POSE, |r, c| -product[(r, c)]);
-                }
+            let factors = &terms.pose_factors;
+            let own_index = factors.partition_point(|f| pattern.column(f.at) < row0);
+            let Some(ya) = factors.get(own_index).filter(|f| pattern.column(f.at) == row0) else { continue };
+            for yb in factors.iter().take_while(|f| pattern.column(f.at) <= row0) {
+                rows.subtract_outer(row0, pattern.column(yb.at), &ya.y, &yb.y);
             }
         }
     }
@@ -895,14 +941,23 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
         return adjust_each_point(problem, &by_point, options);
     }
     let pattern = (options.solver != Solver::Iterative).then(|| ReducedPattern::new(problem, &layout, &by_point));
+    if let Some(pattern) = &pattern {
+        // Each point's observations in their poses' order (see `pose_rows`).
+        for ks in &mut by_point {
+            ks.sort_by_cached_key(|&k| {
+                pattern.column(layout.pose[problem.observations[k].image].unwrap_or(usize::MAX))
+            });
+        }
+    }
     let direct = pattern.filter(|p| options.solver == Solver::Direct || p.affordable());
     let (initial_cost, _) = cost(problem, &problem.observations, options.huber);
     let mut current = initial_cost;
     let mut lambda = 1e-4;
     let mut iterations = 0;
+    let mut linear = Linearisation::new(problem.points.len());
     for _ in 0..options.max_iterations {
         iterations += 1;
-        let linear = linearise_problem(problem, &layout, &by_point, options.huber, lambda);
+        linear.update(problem, &layout, &by_point, options.huber, lambda);
         let delta_c = match &direct {
             Some(pattern) => linear.solve_direct(pattern),
             None => Some(linear.solve_iterative(&layout)),

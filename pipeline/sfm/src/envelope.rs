@@ -276,6 +276,33 @@ impl RowBlock<'_> {
             }
         }
     }
+
+    /// Subtracts `A Bᵀ` from the `N` x `N` block at `row`, `column`, where
+    /// `A` and `B` are `N` x `K` given by their columns (`a[k][r]`); only the
+    /// part on or below the diagonal is stored.
+    pub fn subtract_outer<const N: usize, const K: usize>(
+        &mut self,
+        row: usize,
+        column: usize,
+        a: &[[f64; N]; K],
+        b: &[[f64; N]; K],
+    ) {
+        if column + N > row {
+            self.add_block(row, column, N, N, |r, c| -(0..K).map(|k| a[k][r] * b[k][c]).sum::<f64>());
+            return;
+        }
+        let base = self.start[self.row0];
+        for (r, i) in (row..row + N).enumerate() {
+            debug_assert!(column >= self.first[i], "({i}, {column}) is outside the envelope");
+            let at = self.start[i] - base + column - self.first[i];
+            let values: &mut [f64; N] = (&mut self.values[at..at + N]).try_into().expect("N values");
+            for (c, value) in values.iter_mut().enumerate() {
+                for k in 0..K {
+                    *value -= a[k][r] * b[k][c];
+                }
+            }
+        }
+    }
 }
 
 /// `C -= A Bᵀ` for row-major blocks given by their first element and row
@@ -440,6 +467,34 @@ mod tests {
             rows.add_block(r0, f + 1, r1 - r0, 6, |r, c| value(r0 + r, f + 1 + c));
         });
         assert_eq!(by_rows.values, by_entry.values);
+    }
+
+    #[test]
+    fn outer_products_subtract_below_the_diagonal_only() {
+        // Two blocks of 2 rows; products A Bᵀ of 2x3 factors, one block
+        // left of the diagonal and one on it (its upper part not stored).
+        let first = vec![0; 4];
+        let a = [[1.0, 2.0], [3.0, -1.0], [0.5, 4.0]];
+        let b = [[-2.0, 1.0], [0.0, 3.0], [2.5, -1.5]];
+        let product = |r: usize, c: usize| (0..3).map(|k| a[k][r] * b[k][c]).sum::<f64>();
+        let mut expected = Envelope::zeros(first.clone());
+        let mut found = Envelope::zeros(first);
+        for (row, column) in [(2, 0), (2, 2)] {
+            for r in 0..2 {
+                for c in 0..2 {
+                    if column + c <= row + r {
+                        expected.add_lower(row + r, column + c, -product(r, c));
+                    }
+                }
+            }
+        }
+        found.fill_rows(&[0, 2, 4], |k, rows| {
+            if k == 1 {
+                rows.subtract_outer(2, 0, &a, &b);
+                rows.subtract_outer(2, 2, &a, &b);
+            }
+        });
+        assert_eq!(found.values, expected.values);
     }
 
     #[test]

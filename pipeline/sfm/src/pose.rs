@@ -70,15 +70,23 @@ pub fn triangulate_views(views: &[(Matrix3x4<f64>, [f64; 2])]) -> Option<Vector3
 /// The largest angle (degrees) between the rays from `centres` to `point`:
 /// small angles mean a poorly determined depth.
 pub fn triangulation_angle(centres: &[Vector3<f64>], point: &Vector3<f64>) -> f64 {
-    let rays: Vec<Vector3<f64>> = centres.iter().map(|c| (point - c).normalize()).collect();
     // The widest angle has the smallest cosine: one arc cosine at the end.
-    let mut smallest_cosine: f64 = 1.0;
-    for (i, a) in rays.iter().enumerate() {
-        for b in &rays[i + 1..] {
-            smallest_cosine = smallest_cosine.min(a.dot(b));
-        }
-    }
+    let smallest_cosine = ray_cosines(centres, point).fold(1.0, f64::min);
     smallest_cosine.clamp(-1.0, 1.0).acos().to_degrees()
+}
+
+/// Whether two of the rays from `centres` to `point` are at least
+/// `min_angle` degrees apart (stops at the first such pair).
+pub fn seen_wide_enough(centres: &[Vector3<f64>], point: &Vector3<f64>, min_angle: f64) -> bool {
+    let widest_cosine = min_angle.to_radians().cos();
+    ray_cosines(centres, point).any(|cosine| cosine <= widest_cosine)
+}
+
+/// The cosines of the angles between every two rays from `centres` to `point`.
+fn ray_cosines(centres: &[Vector3<f64>], point: &Vector3<f64>) -> impl Iterator<Item = f64> {
+    let rays: Vec<Vector3<f64>> = centres.iter().map(|c| (point - c).normalize()).collect();
+    let n = rays.len();
+    (0..n).flat_map(move |i| (i + 1..n).map(move |j| (i, j))).map(move |(i, j)| rays[i].dot(&rays[j]))
 }
 
 /// Of the four poses of `e`, the one that puts most correspondences in
@@ -170,5 +178,7 @@ mod tests {
         let (a, b) = ((point - centres[0]).normalize(), (point - centres[5]).normalize());
         let expected = a.dot(&b).acos().to_degrees();
         assert!((angle - expected).abs() < 1e-6, "{angle} vs {expected}");
+        assert!(seen_wide_enough(&centres, &point, expected - 1e-6));
+        assert!(!seen_wide_enough(&centres, &point, expected + 1e-6));
     }
 }
