@@ -14,7 +14,10 @@ use clap::{ArgAction, Parser, Subcommand};
 
 /// mimalloc keeps freed memory for reuse: tiling allocates and frees a
 /// buffer per tile, which glibc's allocator would hand back to the kernel
-/// each time (half of the run spent in page faults).
+/// each time (half of the run spent in page faults). It is built without
+/// asking for transparent huge pages (feature `no_thp`): each first touch
+/// of a huge page makes the kernel clear 2 MiB, which measured 25 % slower
+/// tiling of a 400-megapixel photo and 12 % slower mapping of 300 photos.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
