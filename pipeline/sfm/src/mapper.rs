@@ -5,7 +5,6 @@
 //! observations that no longer fit.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use heritage_archive::Progress;
 use nalgebra::{Rotation3, UnitQuaternion, Vector3};
@@ -132,10 +131,8 @@ struct State<'a> {
     camera_of: &'a [usize],
     keypoints: &'a [Vec<Measurement>],
     tracks: Vec<Vec<Feature>>,
-    /// Track of each (photo, feature).
-    track_of: HashMap<Feature, usize>,
-    /// The tracks each photo is in.
-    photo_tracks: Vec<Vec<usize>>,
+    /// Each photo's features that are in a track, with the track, by feature.
+    photo_tracks: Vec<Vec<(u32, usize)>>,
     /// The first photo of the initial pair, which holds the frame.
     first: usize,
     /// The front end's pairs, for bridging by relative pose.
@@ -147,6 +144,11 @@ struct State<'a> {
 }
 
 impl State<'_> {
+    /// The tracks `photo` is in.
+    fn tracks_of(&self, photo: usize) -> impl Iterator<Item = usize> + '_ {
+        self.photo_tracks[photo].iter().map(|&(_, t)| t)
+    }
+
     fn camera(&self, photo: u32) -> &BaCamera {
         &self.cameras[self.camera_of[photo as usize]]
     }
@@ -206,10 +208,9 @@ impl State<'_> {
         let camera = self.cameras[self.camera_of[photo]];
         let mut image_points = Vec::new();
         let mut world = Vec::new();
-        for (feature, x) in self.keypoints[photo].iter().map(|m| &m.xy).enumerate() {
-            let Some(&t) = self.track_of.get(&(photo as u32, feature as u32)) else { continue };
+        for &(feature, t) in &self.photo_tracks[photo] {
             let Some(point) = &self.points[t] else { continue };
-            image_points.push(normalise(&camera, x));
+            image_points.push(normalise(&camera, &self.keypoints[photo][feature as usize].xy));
             world.push(point.position);
         }
         (image_points, world)
@@ -238,7 +239,7 @@ impl State<'_> {
         let (inlier_points, inlier_world): (Vec<[f64; 2]>, Vec<Vector3<f64>>) =
             image_points.iter().zip(world).zip(inliers).filter(|(_, keep)| **keep).map(|((x, w), _)| (*x, *w)).unzip();
         self.poses[photo] = Some(refine_pose(pose, &inlier_points, &inlier_world));
-        let tracks = self.photo_tracks[photo].clone();
+        let tracks: Vec<usize> = self.tracks_of(photo).collect();
         self.triangulate_all(&tracks);
     }
 
@@ -327,15 +328,15 @@ impl State<'_> {
 
     /// Registered photos that share most points with `photo`, best first.
     fn neighbours(&self, photo: usize, count: usize) -> Vec<usize> {
-        let mut shared: HashMap<usize, usize> = HashMap::new();
-        for &t in &self.photo_tracks[photo] {
+        let mut shared = vec![0; self.poses.len()];
+        for t in self.tracks_of(photo) {
             for &(other, _) in self.points[t].iter().flat_map(|p| &p.observations) {
-                if other as usize != photo {
-                    *shared.entry(other as usize).or_default() += 1;
-                }
+                shared[other as usize] += 1;
             }
         }
-        let mut ranked: Vec<(usize, usize)> = shared.into_iter().map(|(i, n)| (n, i)).collect();
+        shared[photo] = 0;
+        let mut ranked: Vec<(usize, usize)> =
+            shared.into_iter().enumerate().filter(|&(_, n)| n > 0).map(|(i, n)| (n, i)).collect();
         ranked.sort_unstable_by(|a, b| b.cmp(a));
         ranked.into_iter().take(count).map(|(_, i)| i).collect()
     }
@@ -377,9 +378,9 @@ impl State<'_> {
     fn longest_tracks(&self, photos: &[usize]) -> Vec<bool> {
         let mut chosen = vec![false; self.points.len()];
         for &photo in photos {
-            let mut seen: Vec<(usize, usize)> = self.photo_tracks[photo]
-                .iter()
-                .filter_map(|&t| self.points[t].as_ref().map(|p| (p.observations.len(), t)))
+            let mut seen: Vec<(usize, usize)> = self
+                .tracks_of(photo)
+                .filter_map(|t| self.points[t].as_ref().map(|p| (p.observations.len(), t)))
                 .collect();
             if seen.len() > SAMPLED_POINTS_PER_PHOTO {
                 seen.select_nth_unstable_by(SAMPLED_POINTS_PER_PHOTO - 1, |a, b| b.cmp(a));
@@ -420,7 +421,10 @@ impl State<'_> {
             taken.iter().flat_map(|fs| fs.iter()).map(|f| f.0 as usize).chain(variable.iter().copied()).collect();
         images.sort_unstable();
         images.dedup();
-        let index: HashMap<usize, usize> = images.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+        let mut index = vec![usize::MAX; self.poses.len()];
+        for (k, &i) in images.iter().enumerate() {
+            index[i] = k;
+        }
         let anchor = if images.contains(&self.first) { self.first } else { images[0] };
         let mut fixed: Vec<usize> =
             if global { vec![anchor] } else { images.iter().copied().filter(|i| !variable.contains(i)).collect() };
@@ -442,12 +446,12 @@ impl State<'_> {
         for (k, features) in taken.iter().enumerate() {
             for &f in features.iter() {
                 let measured = self.keypoints[f.0 as usize][f.1 as usize];
-                let image = index[&(f.0 as usize)];
+                let image = index[f.0 as usize];
                 problem.observations.push(Observation { image, point: k, xy: measured.xy, weight: measured.weight });
             }
         }
         let options = BaOptions {
-            fixed_images: fixed.iter().map(|i| index[i]).collect(),
+            fixed_images: fixed.iter().map(|&i| index[i]).collect(),
             refine_intrinsics: global && self.options.refine_intrinsics && images.len() >= 4,
             refine_principal_point: self.options.refine_principal_point,
             max_iterations: if global { 30 } else { 15 },
@@ -558,21 +562,19 @@ pub fn reconstruct(
 ) -> Option<Reconstruction> {
     let counts: Vec<usize> = keypoints.iter().map(Vec::len).collect();
     let tracks = build_tracks(&counts, pairs);
-    let track_of: HashMap<Feature, usize> =
-        tracks.iter().enumerate().flat_map(|(t, track)| track.iter().map(move |&f| (f, t))).collect();
     let mut photo_tracks = vec![Vec::new(); keypoints.len()];
     for (t, track) in tracks.iter().enumerate() {
-        for &(photo, _) in track {
-            photo_tracks[photo as usize].push(t);
+        for &(photo, feature) in track {
+            photo_tracks[photo as usize].push((feature, t));
         }
     }
+    photo_tracks.iter_mut().for_each(|features| features.sort_unstable());
     let mut state = State {
         cameras: cameras.to_vec(),
         camera_of,
         keypoints,
         points: vec![None; tracks.len()],
         tracks,
-        track_of,
         photo_tracks,
         first: 0,
         pairs,
@@ -594,7 +596,7 @@ pub fn reconstruct(
         state.points = vec![None; state.tracks.len()];
         state.poses[pair.a] = Some((Rotation3::identity(), Vector3::zeros()));
         state.poses[pair.b] = Some((rotation, Vector3::new(tx, ty, tz)));
-        let tracks = state.photo_tracks[pair.a].clone();
+        let tracks: Vec<usize> = state.tracks_of(pair.a).collect();
         state.triangulate_all(&tracks);
         let centres = [Vector3::zeros(), -(rotation.inverse() * Vector3::new(tx, ty, tz))];
         let mut angles: Vec<f64> =
@@ -612,7 +614,7 @@ pub fn reconstruct(
         // The unregistered photo that sees most reconstructed points.
         let next = (0..keypoints.len())
             .filter(|&i| state.poses[i].is_none() && !failed[i])
-            .map(|i| (state.photo_tracks[i].iter().filter(|&&t| state.points[t].is_some()).count(), i))
+            .map(|i| (state.tracks_of(i).filter(|&t| state.points[t].is_some()).count(), i))
             .filter(|&(seen, _)| seen >= options.min_pose_inliers)
             .max();
         let photo = match next {
