@@ -613,6 +613,7 @@ pub fn reconstruct(
     loop {
         // The unregistered photo that sees most reconstructed points.
         let next = (0..keypoints.len())
+            .into_par_iter()
             .filter(|&i| state.poses[i].is_none() && !failed[i])
             .map(|i| (state.tracks_of(i).filter(|&t| state.points[t].is_some()).count(), i))
             .filter(|&(seen, _)| seen >= options.min_pose_inliers)
