@@ -643,35 +643,29 @@ impl Linearisation {
                 || vec![0.0; na * size],
                 |mut dense, &j| {
                     let terms = &self.points[j];
-                    // W = Jcᵀ Jp per camera block: a pose is seen by one
-                    // observation, shared blocks by many.
-                    let mut w: Vec<(usize, usize, SMatrix<f64, LOCAL, 3>)> = Vec::new();
+                    // This block's part of W = Jcᵀ Jp, summed over the
+                    // observations it takes part in, and of U.
+                    let mut wa = SMatrix::<f64, LOCAL, 3>::zeros();
+                    for o in terms.observations.iter().filter(|o| o.blocks.iter().any(|b| b.0 == at_a)) {
+                        wa += o.jc.transpose() * o.jp;
+                        for &(at_b, kind_b) in o.blocks.iter() {
+                            let (rb, nb) = span(kind_b);
+                            add(&mut dense, pattern.position[at_b], nb, &|r, c| {
+                                o.jc[(0, ra + r)] * o.jc[(0, rb + c)] + o.jc[(1, ra + r)] * o.jc[(1, rb + c)]
+                            });
+                        }
+                    }
+                    // -W_a V⁻¹ W_bᵀ, observation by observation (a block
+                    // seen by several gets their sum).
+                    let left = wa * terms.v_inverse;
                     for o in &terms.observations {
                         let wo = o.jc.transpose() * o.jp;
                         for &(at_b, kind_b) in o.blocks.iter() {
-                            match w.iter_mut().find(|e| e.0 == at_b) {
-                                Some(entry) => entry.2 += wo,
-                                None => w.push((at_b, kind_b, wo)),
-                            }
-                        }
-                        // U: the observation's products of its own blocks.
-                        if o.blocks.iter().any(|b| b.0 == at_a) {
-                            for &(at_b, kind_b) in o.blocks.iter() {
-                                let (rb, nb) = span(kind_b);
-                                add(&mut dense, pattern.position[at_b], nb, &|r, c| {
-                                    o.jc[(0, ra + r)] * o.jc[(0, rb + c)] + o.jc[(1, ra + r)] * o.jc[(1, rb + c)]
-                                });
-                            }
-                        }
-                    }
-                    if let Some(&(_, _, wa)) = w.iter().find(|e| e.0 == at_a) {
-                        let left = wa * terms.v_inverse;
-                        for &(at_b, kind_b, wb) in &w {
                             let (rb, nb) = span(kind_b);
                             add(&mut dense, pattern.position[at_b], nb, &|r, c| {
-                                -(left[(ra + r, 0)] * wb[(rb + c, 0)]
-                                    + left[(ra + r, 1)] * wb[(rb + c, 1)]
-                                    + left[(ra + r, 2)] * wb[(rb + c, 2)])
+                                -(left[(ra + r, 0)] * wo[(rb + c, 0)]
+                                    + left[(ra + r, 1)] * wo[(rb + c, 1)]
+                                    + left[(ra + r, 2)] * wo[(rb + c, 2)])
                             });
                         }
                     }
