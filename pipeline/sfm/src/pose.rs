@@ -3,7 +3,7 @@
 //! Points here are normalised image coordinates (`K⁻¹ x`), poses
 //! world-to-camera with the first camera at the origin.
 
-use nalgebra::{Matrix3, Matrix3x4, Matrix4, Rotation3, Vector3};
+use nalgebra::{Matrix3, Matrix3x4, Matrix4, Rotation3, Vector3, Vector4};
 
 /// The skew-symmetric matrix of the cross product with `v`.
 pub fn skew(v: &Vector3<f64>) -> Matrix3<f64> {
@@ -61,10 +61,27 @@ pub fn triangulate_views(views: &[(Matrix3x4<f64>, [f64; 2])]) -> Option<Vector3
             normal += row.transpose() * row;
         }
     }
+    let h = smallest_eigenvector(&normal)?;
+    (h[3].abs() > 1e-12).then(|| Vector3::new(h[0] / h[3], h[1] / h[3], h[2] / h[3]))
+}
+
+/// The unit eigenvector of the smallest eigenvalue of the 4x4 positive
+/// semi-definite `normal`: by inverse iteration from the solution with
+/// the last coordinate 1 (close to it when the other eigenvalues are far
+/// larger, as for a triangulated point), or in full if that fails.
+fn smallest_eigenvector(normal: &Matrix4<f64>) -> Option<Vector4<f64>> {
+    let start = normal.fixed_view::<3, 3>(0, 0).into_owned().cholesky();
+    let shifted = (normal + Matrix4::identity() * (1e-12 * normal.trace())).cholesky();
+    if let (Some(start), Some(shifted)) = (start, shifted) {
+        let mut h = start.solve(&-normal.fixed_view::<3, 1>(0, 3).into_owned()).push(1.0).normalize();
+        for _ in 0..2 {
+            h = shifted.solve(&h).normalize();
+        }
+        return Some(h);
+    }
     let eigen = normal.symmetric_eigen();
     let (index, _) = eigen.eigenvalues.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1))?;
-    let h = eigen.eigenvectors.column(index);
-    (h[3].abs() > 1e-12).then(|| Vector3::new(h[0] / h[3], h[1] / h[3], h[2] / h[3]))
+    Some(eigen.eigenvectors.column(index).into_owned())
 }
 
 /// The largest angle (degrees) between the rays from `centres` to `point`:
@@ -180,5 +197,30 @@ mod tests {
         assert!((angle - expected).abs() < 1e-6, "{angle} vs {expected}");
         assert!(seen_wide_enough(&centres, &point, expected - 1e-6));
         assert!(!seen_wide_enough(&centres, &point, expected + 1e-6));
+    }
+
+    #[test]
+    fn inverse_iteration_finds_the_smallest_eigenvector() {
+        // Normal matrices of noisy two-view points, near and far.
+        for (i, depth) in [2.0, 6.0, 40.0].into_iter().enumerate() {
+            let r = Rotation3::from_euler_angles(0.02, -0.1, 0.01);
+            let t = Vector3::new(-1.0, 0.1, 0.05);
+            let point = Vector3::new(0.4, -0.3, depth);
+            let mut normal = Matrix4::zeros();
+            for (k, p) in [projection(&Rotation3::identity(), &Vector3::zeros()), projection(&r, &t)].iter().enumerate()
+            {
+                let h = p * point.push(1.0);
+                let noise = 2e-3 * (k + i) as f64;
+                for (axis, coordinate) in [(0, h.x / h.z + noise), (1, h.y / h.z - noise)] {
+                    let row = p.row(2) * coordinate - p.row(axis);
+                    normal += row.transpose() * row;
+                }
+            }
+            let eigen = normal.symmetric_eigen();
+            let (index, _) = eigen.eigenvalues.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).unwrap();
+            let expected = eigen.eigenvectors.column(index);
+            let found = smallest_eigenvector(&normal).unwrap();
+            assert!((found.dot(&expected).abs() - 1.0).abs() < 1e-12, "depth {depth}: {found} vs {expected}");
+        }
     }
 }
