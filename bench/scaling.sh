@@ -44,7 +44,7 @@ for n in sizes:
     if base is None:
         base = (t["matching"] / nlogn, t["mapping"] / nlogn, t["mapping"] / observations)
     total = t["features"] + t["matching"] + t["mapping"]
-    print("%7d %11.1f %11.1f %10.1f %8.1f %6.0f %7s %11s %8s %8.0f %12.2f %10.2f %8.2f" % (
+    print("%7d %11.1f %11.1f %10.2f %8.1f %6.0f %7s %11s %8s %8.0f %12.2f %10.2f %8.2f" % (
         n, t["features"], t["matching"], t["mapping"], total, rss, open(f"{work}/pairs-{n}.txt").read().strip(),
         f"{report['registered']}/{n}", rot.group(1) if rot else "-", observations,
         t["matching"] / nlogn / base[0], t["mapping"] / nlogn / base[1], t["mapping"] / observations / base[2]))
