@@ -404,19 +404,22 @@ impl State<'_> {
         // global adjustment such points are refitted to all of theirs (after
         // a local one the next global adjustment does it: refitting after
         // each local one measured no more accurate, a third slower).
-        let mut thinned = Vec::new();
         let taken: Vec<Cow<[Feature]>> = point_ids
             .iter()
             .map(|&t| {
                 let observations = &self.points[t].as_ref().expect("kept").observations;
                 if matches!(tracks, Tracks::Thinned) && observations.len() > THINNED_TRACK {
-                    thinned.push(t);
                     Cow::Owned(spread(t, observations, variable))
                 } else {
                     Cow::Borrowed(observations.as_slice())
                 }
             })
             .collect();
+        let thinned: Vec<usize> = if global {
+            point_ids.iter().zip(&taken).filter(|(_, fs)| matches!(fs, Cow::Owned(_))).map(|(&t, _)| t).collect()
+        } else {
+            Vec::new()
+        };
         let mut images: Vec<usize> =
             taken.iter().flat_map(|fs| fs.iter()).map(|f| f.0 as usize).chain(variable.iter().copied()).collect();
         images.sort_unstable();
@@ -481,10 +484,8 @@ impl State<'_> {
                 self.points[t] = None;
             }
         }
-        if global {
-            thinned.retain(|&t| self.points[t].is_some());
-            self.adjust_points(&thinned, &[], false, Tracks::Whole);
-        }
+        let refit: Vec<usize> = thinned.into_iter().filter(|&t| self.points[t].is_some()).collect();
+        self.adjust_points(&refit, &[], false, Tracks::Whole);
     }
 
     /// Tries again every track that has no point yet (after adjustment,
