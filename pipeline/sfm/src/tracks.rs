@@ -10,8 +10,10 @@ use crate::frontend::PairMatches;
 /// One feature of one photo: (photo index, feature index).
 pub type Feature = (u32, u32);
 
-/// Union-find over all features of all photos, with the photos each set
-/// holds (sorted; empty for a single feature, whose photo is implied).
+/// Union-find over all features of all photos. A set's root is its
+/// smallest feature, so the first in photo order; `photos` holds a root's
+/// photos (sorted) when its set has two features or more, and is empty
+/// otherwise (a single feature's photo is implied).
 struct Forest {
     parent: Vec<u32>,
     photos: Vec<Vec<u32>>,
@@ -34,36 +36,73 @@ impl Forest {
         if ra == rb {
             return;
         }
-        let take = |forest: &mut Forest, root: u32, photo: u32| {
-            let photos = std::mem::take(&mut forest.photos[root as usize]);
-            if photos.is_empty() { vec![photo] } else { photos }
-        };
-        let (pa, pb) = (take(self, ra, photo_a), take(self, rb, photo_b));
-        let mut merged = Vec::with_capacity(pa.len() + pb.len());
-        let (mut i, mut j) = (0, 0);
-        while i < pa.len() || j < pb.len() {
-            if j == pb.len() || (i < pa.len() && pa[i] < pb[j]) {
-                merged.push(pa[i]);
-                i += 1;
-            } else if i == pa.len() || pb[j] < pa[i] {
-                merged.push(pb[j]);
-                j += 1;
-            } else {
-                // A photo in both: refused.
+        let pa = std::mem::take(&mut self.photos[ra as usize]);
+        let pb = std::mem::take(&mut self.photos[rb as usize]);
+        match joined((pa, photo_a), (pb, photo_b)) {
+            Ok(photos) => {
+                let (root, child) = (ra.min(rb), ra.max(rb));
+                self.parent[child as usize] = root;
+                self.photos[root as usize] = photos;
+            }
+            Err((pa, pb)) => {
                 self.photos[ra as usize] = pa;
                 self.photos[rb as usize] = pb;
-                return;
             }
         }
-        let (root, child) = (ra.min(rb), ra.max(rb));
-        self.parent[child as usize] = root;
-        self.photos[root as usize] = merged;
     }
 }
 
+/// The photos of two sets joined (sorted), each given by its photos
+/// (empty for a single feature) and the photo of its feature; the two
+/// back if they share a photo. A single feature joins a set without
+/// allocating.
+fn joined(
+    (mut a, photo_a): (Vec<u32>, u32),
+    (mut b, photo_b): (Vec<u32>, u32),
+) -> Result<Vec<u32>, (Vec<u32>, Vec<u32>)> {
+    match (a.is_empty(), b.is_empty()) {
+        (true, true) if photo_a == photo_b => Err((a, b)),
+        (true, true) => Ok(vec![photo_a.min(photo_b), photo_a.max(photo_b)]),
+        (false, true) => match a.binary_search(&photo_b) {
+            Ok(_) => Err((a, b)),
+            Err(at) => {
+                a.insert(at, photo_b);
+                Ok(a)
+            }
+        },
+        (true, false) => match b.binary_search(&photo_a) {
+            Ok(_) => Err((a, b)),
+            Err(at) => {
+                b.insert(at, photo_a);
+                Ok(b)
+            }
+        },
+        (false, false) if share_a_photo(&a, &b) => Err((a, b)),
+        (false, false) => {
+            let (mut long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+            long.extend_from_slice(&short);
+            long.sort_unstable();
+            Ok(long)
+        }
+    }
+}
+
+/// Whether two sorted lists have an element in common.
+fn share_a_photo(a: &[u32], b: &[u32]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
+}
+
 /// The tracks (two or more photos each, one feature per photo, in photo
-/// order) of photos with `feature_counts[i]` features, from the inliers of
-/// the verified pairs.
+/// order; tracks in the order of their first feature) of photos with
+/// `feature_counts[i]` features, from the inliers of the verified pairs.
 pub fn build_tracks(feature_counts: &[usize], pairs: &[PairMatches]) -> Vec<Vec<Feature>> {
     let offsets: Vec<u32> = feature_counts
         .iter()
@@ -84,24 +123,25 @@ pub fn build_tracks(feature_counts: &[usize], pairs: &[PairMatches]) -> Vec<Vec<
             forest.union((offsets[pair.a] + i, a), (offsets[pair.b] + j, b));
         }
     }
-    // Only features some match touched can be in a track.
-    let mut touched: Vec<(u32, Feature)> = Vec::new();
-    for &(pair, inliers) in &verified {
-        for &(i, j) in inliers {
-            touched.push((0, (pair.a as u32, i)));
-            touched.push((0, (pair.b as u32, j)));
+    // Features in photo order: a set's root, its smallest feature, comes
+    // first and numbers its track.
+    let mut track_of_root = vec![u32::MAX; total];
+    let mut tracks: Vec<Vec<Feature>> = Vec::new();
+    for (photo, (&offset, &count)) in offsets.iter().zip(feature_counts).enumerate() {
+        for feature in 0..count as u32 {
+            let root = forest.find(offset + feature) as usize;
+            let photos = forest.photos[root].len();
+            if photos < 2 {
+                continue;
+            }
+            if track_of_root[root] == u32::MAX {
+                track_of_root[root] = tracks.len() as u32;
+                tracks.push(Vec::with_capacity(photos));
+            }
+            tracks[track_of_root[root] as usize].push((photo as u32, feature));
         }
     }
-    for (root, (photo, feature)) in &mut touched {
-        *root = forest.find(offsets[*photo as usize] + *feature);
-    }
-    touched.sort_unstable();
-    touched.dedup();
-    touched
-        .chunk_by(|a, b| a.0 == b.0)
-        .map(|group| group.iter().map(|&(_, feature)| feature).collect::<Vec<Feature>>())
-        .filter(|track| track.len() >= 2)
-        .collect()
+    tracks
 }
 
 #[cfg(test)]
@@ -148,5 +188,28 @@ mod tests {
         for track in &tracks {
             assert!(track.windows(2).all(|w| w[0].0 < w[1].0), "one feature per photo, in order");
         }
+    }
+
+    #[test]
+    fn tracks_of_several_photos_join_unless_they_share_one() {
+        let pairs = vec![
+            // Two tracks of two photos each, then a match joining them.
+            pair(0, 1, vec![(0, 0), (1, 1), (2, 2)]),
+            pair(2, 3, vec![(0, 0), (1, 1)]),
+            pair(0, 2, vec![(2, 2)]),
+            pair(1, 2, vec![(0, 0)]),
+            // Photos 0 and 1 would each have two features in one track.
+            pair(1, 2, vec![(1, 2)]),
+        ];
+        let tracks = build_tracks(&[3, 3, 3, 3], &pairs);
+        assert_eq!(
+            tracks,
+            vec![
+                vec![(0, 0), (1, 0), (2, 0), (3, 0)],
+                vec![(0, 1), (1, 1)],
+                vec![(0, 2), (1, 2), (2, 2)],
+                vec![(2, 1), (3, 1)],
+            ]
+        );
     }
 }
