@@ -85,6 +85,10 @@ fn pseudo_peripheral(adjacency: &[Vec<usize>], seed: usize) -> usize {
 /// tile of rows at a time, with matrix products between tiles.
 const TILE: usize = 32;
 
+/// Columns left of a panel from which its rows are eliminated in two
+/// halves at once.
+const PARALLEL_COLUMNS: usize = 256;
+
 /// A symmetric matrix kept by its lower envelope, in tiles of `TILE`
 /// rows: the rows of a tile store the same columns, from the tile's first
 /// nonzero (rounded down to a tile boundary) to the tile's last row, so
@@ -170,35 +174,19 @@ impl Envelope {
             let width = self.start[r0 + 1] - self.start[r0];
             let (done, rest) = self.values.split_at_mut(self.start[r0]);
             let panel = &mut rest[..m * width];
-            for c0 in (from..r0).step_by(TILE) {
-                let (c_from, c_width) = (self.first[c0], self.start[c0 + 1] - self.start[c0]);
-                let tile = &done[self.start[c0]..self.start[c0] + TILE * c_width];
-                // Panel columns c0.. minus the products over the columns
-                // both tiles store before c0.
-                let k0 = from.max(c_from);
-                if k0 < c0 {
-                    // SAFETY: the panel's columns k0..c0 (read) and
-                    // c0..c0 + TILE (written) do not overlap; the strides
-                    // keep every access inside `panel` and `tile`.
-                    unsafe {
-                        let base = panel.as_mut_ptr();
-                        let a = (base.add(k0 - from).cast_const(), width);
-                        let b = (tile.as_ptr().add(k0 - c_from), c_width);
-                        subtract_product(m, c0 - k0, TILE, a, b, (base.add(c0 - from), width));
-                    }
-                }
-                // Then solved against that tile's lower-triangular diagonal block.
-                for r in 0..m {
-                    let row = &mut panel[r * width + c0 - from..r * width + c0 - from + TILE];
-                    for j in 0..TILE {
-                        let l = &tile[j * c_width + c0 - c_from..];
-                        row[j] = (row[j] - dot(&row[..j], &l[..j])) / l[j];
-                    }
-                }
+            let factored = Factored { done, first: &self.first, start: &self.start, from, r0, width };
+            // The panel's rows are independent until its diagonal block:
+            // two halves at once when there is enough work for it.
+            if r0 - from >= PARALLEL_COLUMNS {
+                let (top, bottom) = panel.split_at_mut(m / 2 * width);
+                rayon::join(|| factored.eliminate(top), || factored.eliminate(bottom));
+            } else {
+                factored.eliminate(panel);
             }
             // The diagonal block minus the products of the tile's rows.
             if from < r0 {
-                // SAFETY: as above, columns from..r0 read, r0..r0 + m written.
+                // SAFETY: the panel's columns from..r0 are read, r0..r0 + m
+                // written; the strides keep every access inside `panel`.
                 unsafe {
                     let base = panel.as_mut_ptr();
                     let rows = (base.cast_const(), width);
@@ -237,6 +225,51 @@ impl Envelope {
             let xi = b[i];
             for (bk, l) in b[fi..i].iter_mut().zip(&row[..i - fi]) {
                 *bk -= l * xi;
+            }
+        }
+    }
+}
+
+/// The factored rows before a panel (rows `r0..` of `width` stored
+/// values from column `from`), against which the panel's rows are solved.
+struct Factored<'a> {
+    done: &'a [f64],
+    first: &'a [usize],
+    start: &'a [usize],
+    from: usize,
+    r0: usize,
+    width: usize,
+}
+
+impl Factored<'_> {
+    /// Turns some of the panel's `rows` (whole rows) into rows of `L` left
+    /// of the panel's diagonal block: each tile of columns minus the
+    /// products over the columns before it, then solved against that
+    /// tile's diagonal block.
+    fn eliminate(&self, rows: &mut [f64]) {
+        let Factored { done, first, start, from, r0, width } = *self;
+        let m = rows.len() / width;
+        for c0 in (from..r0).step_by(TILE) {
+            let (c_from, c_width) = (first[c0], start[c0 + 1] - start[c0]);
+            let tile = &done[start[c0]..start[c0] + TILE * c_width];
+            let k0 = from.max(c_from);
+            if k0 < c0 {
+                // SAFETY: the rows' columns k0..c0 (read) and c0..c0 + TILE
+                // (written) do not overlap; the strides keep every access
+                // inside `rows` and `tile`.
+                unsafe {
+                    let base = rows.as_mut_ptr();
+                    let a = (base.add(k0 - from).cast_const(), width);
+                    let b = (tile.as_ptr().add(k0 - c_from), c_width);
+                    subtract_product(m, c0 - k0, TILE, a, b, (base.add(c0 - from), width));
+                }
+            }
+            for r in 0..m {
+                let row = &mut rows[r * width + c0 - from..r * width + c0 - from + TILE];
+                for j in 0..TILE {
+                    let l = &tile[j * c_width + c0 - c_from..];
+                    row[j] = (row[j] - dot(&row[..j], &l[..j])) / l[j];
+                }
             }
         }
     }
@@ -408,12 +441,13 @@ mod tests {
     fn envelope_cholesky_solves_like_dense() {
         // Positive definite matrices whose rows start at varied columns,
         // with a dense last row and column (like intrinsics shared by every
-        // photo); sizes below, at and across several tiles.
-        for n in [5, 60, 64, 157] {
+        // photo); sizes below, at and across several tiles, and (333) with
+        // tiles far enough from the first column to be solved in two halves.
+        for n in [5, 60, 64, 157, 333] {
             let mut dense = DMatrix::<f64>::zeros(n, n);
             let mut first = vec![0; n];
             for i in 0..n {
-                first[i] = if i == n - 1 { 0 } else { i.saturating_sub(1 + (i * 7) % 45) };
+                first[i] = if i == n - 1 || i % 97 == 96 { 0 } else { i.saturating_sub(1 + (i * 7) % 45) };
                 for j in first[i]..i {
                     let v = ((i * 7 + j * 13) % 11) as f64 / 11.0 - 0.5;
                     dense[(i, j)] = v;
