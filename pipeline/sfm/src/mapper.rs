@@ -157,6 +157,14 @@ impl State<'_> {
         self.keypoints[photo as usize][feature as usize].xy
     }
 
+    /// Whether the photo of `f` is registered and sees `p` at `f` within
+    /// the largest reprojection error.
+    fn fits(&self, f: Feature, p: &Vector3<f64>) -> bool {
+        self.poses[f.0 as usize].is_some_and(|pose| {
+            reprojection_error(self.camera(f.0), &pose, p, &self.pixel(f)) <= self.options.max_error
+        })
+    }
+
     /// Triangulates the tracks `tracks` (in parallel: each is on its own),
     /// keeping a track's point where triangulation fails.
     fn triangulate_all(&mut self, tracks: &[usize]) {
@@ -184,13 +192,7 @@ impl State<'_> {
             })
             .collect();
         let p = triangulate_views(&views)?;
-        let fits: Vec<Feature> = seen
-            .into_iter()
-            .filter(|&f| {
-                let pose = self.poses[f.0 as usize].expect("registered");
-                reprojection_error(self.camera(f.0), &pose, &p, &self.pixel(f)) <= self.options.max_error
-            })
-            .collect();
+        let fits: Vec<Feature> = seen.into_iter().filter(|&f| self.fits(f, &p)).collect();
         let centres: Vec<Vector3<f64>> = fits
             .iter()
             .map(|f| {
@@ -405,7 +407,7 @@ impl State<'_> {
         // a local one the next global adjustment does it: refitting after
         // each local one measured no more accurate, a third slower).
         let taken: Vec<Cow<[Feature]>> = point_ids
-            .iter()
+            .par_iter()
             .map(|&t| {
                 let observations = &self.points[t].as_ref().expect("kept").observations;
                 if matches!(tracks, Tracks::Thinned) && observations.len() > THINNED_TRACK {
@@ -465,24 +467,16 @@ impl State<'_> {
         for (k, &i) in images.iter().enumerate() {
             self.poses[i] = Some((problem.images[k].rotation, problem.images[k].translation));
         }
-        for (k, &t) in point_ids.iter().enumerate() {
-            let position = problem.points[k];
-            let point = self.points[t].as_mut().expect("kept");
-            point.position = position;
-            let observations = std::mem::take(&mut point.observations);
-            let kept: Vec<Feature> = observations
-                .into_iter()
-                .filter(|&f| {
-                    let pose = self.poses[f.0 as usize].expect("registered");
-                    let camera = &self.cameras[self.camera_of[f.0 as usize]];
-                    reprojection_error(camera, &pose, &position, &self.pixel(f)) <= self.options.max_error
-                })
-                .collect();
-            if kept.len() >= 2 {
-                self.points[t].as_mut().expect("kept").observations = kept;
-            } else {
-                self.points[t] = None;
-            }
+        let fitting: Vec<Vec<Feature>> = point_ids
+            .par_iter()
+            .zip(&problem.points)
+            .map(|(&t, position)| {
+                let observations = &self.points[t].as_ref().expect("kept").observations;
+                observations.iter().copied().filter(|&f| self.fits(f, position)).collect()
+            })
+            .collect();
+        for ((&t, position), kept) in point_ids.iter().zip(problem.points).zip(fitting) {
+            self.points[t] = (kept.len() >= 2).then_some(MapPoint { position, observations: kept });
         }
         let refit: Vec<usize> = thinned.into_iter().filter(|&t| self.points[t].is_some()).collect();
         self.adjust_points(&refit, &[], false, Tracks::Whole);
@@ -495,20 +489,20 @@ impl State<'_> {
     fn retriangulate(&mut self) {
         let without: Vec<usize> = (0..self.tracks.len()).filter(|&t| self.points[t].is_none()).collect();
         self.triangulate_all(&without);
-        for t in 0..self.tracks.len() {
-            let Some(point) = &self.points[t] else { continue };
-            let missing: Vec<Feature> = self.tracks[t]
-                .iter()
-                .copied()
-                .filter(|f| point.observations.iter().all(|o| o.0 != f.0))
-                .filter(|&f| {
-                    self.poses[f.0 as usize].is_some_and(|pose| {
-                        reprojection_error(self.camera(f.0), &pose, &point.position, &self.pixel(f))
-                            <= self.options.max_error
-                    })
-                })
-                .collect();
-            self.points[t].as_mut().expect("checked above").observations.extend(missing);
+        let missing: Vec<(usize, Vec<Feature>)> = (0..self.tracks.len())
+            .into_par_iter()
+            .filter_map(|t| {
+                let point = self.points[t].as_ref()?;
+                let missing: Vec<Feature> = self.tracks[t]
+                    .iter()
+                    .copied()
+                    .filter(|f| point.observations.iter().all(|o| o.0 != f.0) && self.fits(*f, &point.position))
+                    .collect();
+                (!missing.is_empty()).then_some((t, missing))
+            })
+            .collect();
+        for (t, features) in missing {
+            self.points[t].as_mut().expect("has a point").observations.extend(features);
         }
     }
 }
