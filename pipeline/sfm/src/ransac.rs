@@ -98,8 +98,8 @@ pub fn msac<E: Estimator>(estimator: &E, options: &RansacOptions) -> Option<Esti
             }
         }
         for model in estimator.fit(&sample) {
-            let (cost, count) = score(estimator, &model, threshold);
-            if best.as_ref().is_none_or(|b| cost < b.0) {
+            let bound = best.as_ref().map_or(f64::INFINITY, |b| b.0);
+            if let Some((cost, count)) = score(estimator, &model, threshold, bound) {
                 let (cost, model, count) = local_optimization(estimator, (cost, model, count), threshold);
                 needed = adaptive_iterations(count as f64 / n as f64, k, options.confidence);
                 best = Some((cost, model, count));
@@ -112,8 +112,10 @@ pub fn msac<E: Estimator>(estimator: &E, options: &RansacOptions) -> Option<Esti
     Some(Estimate { model, inliers, inlier_count, iterations })
 }
 
-/// MSAC cost and inlier count of `model`.
-fn score<E: Estimator>(estimator: &E, model: &E::Model, threshold: f64) -> (f64, usize) {
+/// MSAC cost and inlier count of `model` if its cost is below `bound`
+/// (the best so far); scoring stops as soon as it cannot be, since every
+/// correspondence adds to the cost.
+fn score<E: Estimator>(estimator: &E, model: &E::Model, threshold: f64, bound: f64) -> Option<(f64, usize)> {
     let (mut cost, mut count) = (0.0, 0);
     for i in 0..estimator.len() {
         let e = estimator.error(model, i);
@@ -123,8 +125,11 @@ fn score<E: Estimator>(estimator: &E, model: &E::Model, threshold: f64) -> (f64,
         } else {
             cost += threshold;
         }
+        if cost >= bound {
+            return None;
+        }
     }
-    (cost, count)
+    Some((cost, count))
 }
 
 /// Refits a model to all its inliers while that lowers the cost.
@@ -141,17 +146,11 @@ fn local_optimization<E: Estimator>(
         let Some(refit) = estimator
             .fit(&inliers)
             .into_iter()
-            .map(|m| {
-                let (cost, count) = score(estimator, &m, threshold);
-                (cost, m, count)
-            })
+            .filter_map(|m| score(estimator, &m, threshold, best.0).map(|(cost, count)| (cost, m, count)))
             .min_by(|a, b| a.0.total_cmp(&b.0))
         else {
             break;
         };
-        if refit.0 >= best.0 {
-            break;
-        }
         best = refit;
     }
     best
