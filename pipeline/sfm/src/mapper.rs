@@ -80,7 +80,7 @@ impl Measurement {
 pub struct MapPoint {
     /// Position in the model frame.
     pub position: Vector3<f64>,
-    /// The (photo, feature) observations that fit it.
+    /// The (photo, feature) observations that fit it, in photo order.
     pub observations: Vec<Feature>,
 }
 
@@ -160,9 +160,9 @@ impl State<'_> {
     /// Whether the photo of `f` is registered and sees `p` at `f` within
     /// the largest reprojection error.
     fn fits(&self, f: Feature, p: &Vector3<f64>) -> bool {
-        self.poses[f.0 as usize].is_some_and(|pose| {
-            reprojection_error(self.camera(f.0), &pose, p, &self.pixel(f)) <= self.options.max_error
-        })
+        self.poses[f.0 as usize]
+            .as_ref()
+            .is_some_and(|pose| reprojection_error(self.camera(f.0), pose, p, &self.pixel(f)) <= self.options.max_error)
     }
 
     /// Triangulates the tracks `tracks` (in parallel: each is on its own),
@@ -493,16 +493,24 @@ impl State<'_> {
             .into_par_iter()
             .filter_map(|t| {
                 let point = self.points[t].as_ref()?;
+                // The observations are some of the track's features, both
+                // in photo order: one walk finds those left out.
+                let mut observed = point.observations.iter().peekable();
                 let missing: Vec<Feature> = self.tracks[t]
                     .iter()
                     .copied()
-                    .filter(|f| point.observations.iter().all(|o| o.0 != f.0) && self.fits(*f, &point.position))
+                    .filter(|f| {
+                        while observed.next_if(|o| o.0 < f.0).is_some() {}
+                        observed.peek().is_none_or(|o| o.0 != f.0) && self.fits(*f, &point.position)
+                    })
                     .collect();
                 (!missing.is_empty()).then_some((t, missing))
             })
             .collect();
         for (t, features) in missing {
-            self.points[t].as_mut().expect("has a point").observations.extend(features);
+            let observations = &mut self.points[t].as_mut().expect("has a point").observations;
+            observations.extend(features);
+            observations.sort_unstable();
         }
     }
 }
