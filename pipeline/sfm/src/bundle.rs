@@ -538,6 +538,11 @@ impl PointTerms {
             v[(i, i)] = v[(i, i)] * (1.0 + lambda) + 1e-12;
         }
         self.v_inverse = v.try_inverse().unwrap_or_else(Matrix3::zeros);
+    }
+
+    /// The pose factors of these terms (only forming the reduced system
+    /// directly reads them).
+    fn factor_poses(&mut self) {
         let l = self.v_inverse.cholesky().map_or_else(Matrix3::zeros, |c| c.unpack());
         self.pose_factors.clear();
         self.pose_factors.extend(self.observations.iter().map(|o| {
@@ -563,13 +568,23 @@ impl Linearisation {
         }
     }
 
-    /// Linearises `problem` at its estimate with damping `lambda`.
-    fn update(&mut self, problem: &Problem, layout: &Layout, by_point: &[Vec<usize>], huber: Option<f64>, lambda: f64) {
-        self.points
-            .par_iter_mut()
-            .zip(by_point)
-            .enumerate()
-            .for_each(|(j, (terms, ks))| terms.update(problem, layout, j, ks, huber, lambda));
+    /// Linearises `problem` at its estimate with damping `lambda`, with the
+    /// pose factors if the reduced system is to be formed (`direct`).
+    fn update(
+        &mut self,
+        problem: &Problem,
+        layout: &Layout,
+        by_point: &[Vec<usize>],
+        options: &BaOptions,
+        lambda: f64,
+        direct: bool,
+    ) {
+        self.points.par_iter_mut().zip(by_point).enumerate().for_each(|(j, (terms, ks))| {
+            terms.update(problem, layout, j, ks, options.huber, lambda);
+            if direct {
+                terms.factor_poses();
+            }
+        });
         let n = layout.size;
         let pose_values = layout.pose.iter().flatten().count() * POSE * POSE;
         let zero = || (vec![0.0; n], vec![0.0; n], vec![0.0; pose_values]);
@@ -951,7 +966,7 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
     let mut linear = Linearisation::new(problem.points.len());
     for _ in 0..options.max_iterations {
         iterations += 1;
-        linear.update(problem, &layout, &by_point, options.huber, lambda);
+        linear.update(problem, &layout, &by_point, options, lambda, direct.is_some());
         let delta_c = match &direct {
             Some(pattern) => linear.solve_direct(pattern),
             None => Some(linear.solve_iterative(&layout)),
