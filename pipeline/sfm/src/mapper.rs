@@ -138,8 +138,11 @@ struct State<'a> {
     /// The front end's pairs, for bridging by relative pose.
     pairs: &'a [PairMatches],
     poses: Vec<Option<Pose>>,
-    /// Point of each track, with the observations that fit it.
+    /// Point of each track, with the observations that fit it (set
+    /// through [`State::set_point`]).
     points: Vec<Option<MapPoint>>,
+    /// For each photo, how many of its tracks have a point.
+    points_seen: Vec<usize>,
     options: &'a MapperOptions,
 }
 
@@ -147,6 +150,24 @@ impl State<'_> {
     /// The tracks `photo` is in.
     fn tracks_of(&self, photo: usize) -> impl Iterator<Item = usize> + '_ {
         self.photo_tracks[photo].iter().map(|&(_, t)| t)
+    }
+
+    /// Gives track `t` its point (or none), counting the points each
+    /// photo of the track sees.
+    fn set_point(&mut self, t: usize, point: Option<MapPoint>) {
+        match (self.points[t].is_some(), point.is_some()) {
+            (false, true) => self.tracks[t].iter().for_each(|&(photo, _)| self.points_seen[photo as usize] += 1),
+            (true, false) => self.tracks[t].iter().for_each(|&(photo, _)| self.points_seen[photo as usize] -= 1),
+            _ => {}
+        }
+        self.points[t] = point;
+    }
+
+    /// Forgets every pose and point.
+    fn clear(&mut self) {
+        self.poses.fill(None);
+        self.points.fill(None);
+        self.points_seen.fill(0);
     }
 
     fn camera(&self, photo: u32) -> &BaCamera {
@@ -171,7 +192,7 @@ impl State<'_> {
         let found: Vec<(usize, MapPoint)> =
             tracks.par_iter().filter_map(|&t| self.triangulated(t).map(|point| (t, point))).collect();
         for (t, point) in found {
-            self.points[t] = Some(point);
+            self.set_point(t, Some(point));
         }
     }
 
@@ -476,7 +497,7 @@ impl State<'_> {
             })
             .collect();
         for ((&t, position), kept) in point_ids.iter().zip(problem.points).zip(fitting) {
-            self.points[t] = (kept.len() >= 2).then_some(MapPoint { position, observations: kept });
+            self.set_point(t, (kept.len() >= 2).then_some(MapPoint { position, observations: kept }));
         }
         let refit: Vec<usize> = thinned.into_iter().filter(|&t| self.points[t].is_some()).collect();
         self.adjust_points(&refit, &[], false, Tracks::Whole);
@@ -578,6 +599,7 @@ pub fn reconstruct(
         camera_of,
         keypoints,
         points: vec![None; tracks.len()],
+        points_seen: vec![0; keypoints.len()],
         tracks,
         photo_tracks,
         first: 0,
@@ -596,8 +618,7 @@ pub fn reconstruct(
         let [w, x, y, z] = g.rotation?;
         let [tx, ty, tz] = g.translation?;
         let rotation = UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(w, x, y, z)).to_rotation_matrix();
-        state.poses = vec![None; keypoints.len()];
-        state.points = vec![None; state.tracks.len()];
+        state.clear();
         state.poses[pair.a] = Some((Rotation3::identity(), Vector3::zeros()));
         state.poses[pair.b] = Some((rotation, Vector3::new(tx, ty, tz)));
         let tracks: Vec<usize> = state.tracks_of(pair.a).collect();
@@ -617,9 +638,8 @@ pub fn reconstruct(
     loop {
         // The unregistered photo that sees most reconstructed points.
         let next = (0..keypoints.len())
-            .into_par_iter()
             .filter(|&i| state.poses[i].is_none() && !failed[i])
-            .map(|i| (state.tracks_of(i).filter(|&t| state.points[t].is_some()).count(), i))
+            .map(|i| (state.points_seen[i], i))
             .filter(|&(seen, _)| seen >= options.min_pose_inliers)
             .max();
         let photo = match next {
