@@ -132,9 +132,11 @@ struct Layout {
 impl Layout {
     fn new(problem: &Problem, options: &BaOptions) -> Layout {
         let mut size = 0;
+        let mut held = vec![false; problem.images.len()];
+        options.fixed_images.iter().for_each(|&i| held[i] = true);
         let pose = (0..problem.images.len())
             .map(|i| {
-                (!options.fixed_images.contains(&i)).then(|| {
+                (!held[i]).then(|| {
                     size += POSE;
                     size - POSE
                 })

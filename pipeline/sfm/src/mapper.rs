@@ -380,9 +380,10 @@ impl State<'_> {
     /// cameras, which hold still.
     fn adjust_sampled(&mut self) {
         let registered: Vec<usize> = (0..self.poses.len()).filter(|&i| self.poses[i].is_some()).collect();
-        let chosen = self.longest_tracks(&registered);
-        let (sample, rest): (Vec<usize>, Vec<usize>) =
-            (0..self.points.len()).filter(|&t| self.points[t].is_some()).partition(|&t| chosen[t]);
+        let sample = self.longest_tracks(&registered);
+        let mut chosen = vec![false; self.points.len()];
+        sample.iter().for_each(|&t| chosen[t] = true);
+        let rest: Vec<usize> = (0..self.points.len()).filter(|&t| self.points[t].is_some() && !chosen[t]).collect();
         self.adjust_points(&sample, &[], true, Tracks::Thinned);
         self.adjust_points(&rest, &[], false, Tracks::Whole);
     }
@@ -391,15 +392,15 @@ impl State<'_> {
     /// with a sample of the points they see (see [`State::longest_tracks`]),
     /// the other photos that see those points holding still.
     fn adjust_local(&mut self, variable: &[usize]) {
-        let chosen = self.longest_tracks(variable);
-        let sample: Vec<usize> = (0..self.points.len()).filter(|&t| chosen[t]).collect();
+        let sample = self.longest_tracks(variable);
         self.adjust_points(&sample, variable, false, Tracks::Thinned);
     }
 
-    /// Marks the points of each of `photos` with the longest tracks, up to
-    /// `SAMPLED_POINTS_PER_PHOTO` per photo: they tie most photos together.
-    fn longest_tracks(&self, photos: &[usize]) -> Vec<bool> {
-        let mut chosen = vec![false; self.points.len()];
+    /// The points (tracks, in order) of each of `photos` with the longest
+    /// tracks, up to `SAMPLED_POINTS_PER_PHOTO` per photo: they tie most
+    /// photos together.
+    fn longest_tracks(&self, photos: &[usize]) -> Vec<usize> {
+        let mut chosen = Vec::new();
         for &photo in photos {
             let mut seen: Vec<(usize, usize)> = self
                 .tracks_of(photo)
@@ -409,8 +410,10 @@ impl State<'_> {
                 seen.select_nth_unstable_by(SAMPLED_POINTS_PER_PHOTO - 1, |a, b| b.cmp(a));
                 seen.truncate(SAMPLED_POINTS_PER_PHOTO);
             }
-            seen.into_iter().for_each(|(_, t)| chosen[t] = true);
+            chosen.extend(seen.into_iter().map(|(_, t)| t));
         }
+        chosen.sort_unstable();
+        chosen.dedup();
         chosen
     }
 
