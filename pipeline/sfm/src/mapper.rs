@@ -640,6 +640,11 @@ pub fn reconstruct(
     let mut failed = vec![false; keypoints.len()];
     loop {
         // The unregistered photo that sees most reconstructed points.
+        debug_assert!(
+            (0..keypoints.len())
+                .all(|i| state.points_seen[i] == state.tracks_of(i).filter(|&t| state.points[t].is_some()).count()),
+            "each photo's count of the points it sees is up to date"
+        );
         let next = (0..keypoints.len())
             .filter(|&i| state.poses[i].is_none() && !failed[i])
             .map(|i| (state.points_seen[i], i))
