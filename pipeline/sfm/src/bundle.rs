@@ -657,14 +657,19 @@ impl Linearisation {
         pattern.points[k]
             .par_iter()
             .fold(
-                || vec![0.0; na * size],
-                |mut dense, &j| {
+                || (vec![0.0; na * size], Vec::new()),
+                |(mut dense, mut w), &j| {
                     let terms = &self.points[j];
-                    // This block's part of W = Jcᵀ Jp, summed over the
-                    // observations it takes part in, and of U.
+                    // Each observation's W = Jcᵀ Jp (formed once, kept for
+                    // the second sum); this block's part of W summed over
+                    // the observations it takes part in, and of U.
+                    w.clear();
+                    w.extend(terms.observations.iter().map(|o| o.jc.transpose() * o.jp));
                     let mut wa = SMatrix::<f64, LOCAL, 3>::zeros();
-                    for o in terms.observations.iter().filter(|o| o.blocks.iter().any(|b| b.0 == at_a)) {
-                        wa += o.jc.transpose() * o.jp;
+                    for (o, wo) in
+                        terms.observations.iter().zip(&w).filter(|(o, _)| o.blocks.iter().any(|b| b.0 == at_a))
+                    {
+                        wa += wo;
                         for &(at_b, kind_b) in o.blocks.iter() {
                             let (rb, nb) = span(kind_b);
                             add(&mut dense, pattern.position[at_b], nb, &|r, c| {
@@ -675,8 +680,7 @@ impl Linearisation {
                     // -W_a V⁻¹ W_bᵀ, observation by observation (a block
                     // seen by several gets their sum).
                     let left = wa * terms.v_inverse;
-                    for o in &terms.observations {
-                        let wo = o.jc.transpose() * o.jp;
+                    for (o, wo) in terms.observations.iter().zip(&w) {
                         for &(at_b, kind_b) in o.blocks.iter() {
                             let (rb, nb) = span(kind_b);
                             add(&mut dense, pattern.position[at_b], nb, &|r, c| {
@@ -686,9 +690,10 @@ impl Linearisation {
                             });
                         }
                     }
-                    dense
+                    (dense, w)
                 },
             )
+            .map(|(dense, _)| dense)
             .reduce(|| vec![0.0; na * size], add_vectors)
     }
 
