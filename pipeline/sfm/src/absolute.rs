@@ -169,27 +169,18 @@ impl Estimator for AbsolutePoseEstimator<'_> {
     fn len(&self) -> usize {
         self.points.len()
     }
-    fn fit(&self, indices: &[usize]) -> Vec<Pose> {
+    fn fit(&self, sample: &[usize]) -> Vec<Pose> {
         let bearing = |i: usize| Vector3::new(self.points[i][0], self.points[i][1], 1.0).normalize();
-        let minimal = p3p(
-            &[bearing(indices[0]), bearing(indices[1]), bearing(indices[2])],
-            &[self.world[indices[0]], self.world[indices[1]], self.world[indices[2]]],
-        );
-        if indices.len() == Self::SAMPLE_SIZE {
-            return minimal;
-        }
+        p3p(
+            &[bearing(sample[0]), bearing(sample[1]), bearing(sample[2])],
+            &[self.world[sample[0]], self.world[sample[1]], self.world[sample[2]]],
+        )
+    }
+    /// Gauss-Newton from `pose` on the inliers.
+    fn refit(&self, pose: &Pose, inliers: &[usize]) -> Option<Pose> {
         let (points, world): (Vec<[f64; 2]>, Vec<Vector3<f64>>) =
-            indices.iter().map(|&i| (self.points[i], self.world[i])).unzip();
-        // Start from the minimal solution that fits the set best.
-        minimal
-            .into_iter()
-            .min_by(|a, b| {
-                let cost = |pose: &Pose| (0..points.len()).map(|i| squared(pose, &points[i], &world[i])).sum::<f64>();
-                cost(a).total_cmp(&cost(b))
-            })
-            .map(|start| refine_pose(start, &points, &world))
-            .into_iter()
-            .collect()
+            inliers.iter().map(|&i| (self.points[i], self.world[i])).unzip();
+        Some(refine_pose(*pose, &points, &world))
     }
     fn error(&self, pose: &Pose, i: usize) -> f64 {
         squared(pose, &self.points[i], &self.world[i]) * self.focal * self.focal

@@ -1,5 +1,6 @@
 //! The two-view models as [`Estimator`]s for robust estimation: minimal
-//! samples go to the minimal solvers, larger inlier sets to least squares.
+//! samples go to the minimal solvers, larger inlier sets to linear least
+//! squares.
 
 use nalgebra::{Matrix3, Vector3};
 
@@ -33,12 +34,13 @@ impl Estimator for FundamentalEstimator<'_> {
     fn len(&self) -> usize {
         self.0.x1.len()
     }
-    fn fit(&self, indices: &[usize]) -> Vec<Matrix3<f64>> {
-        let (a, b) = self.0.pick(indices);
-        if indices.len() == Self::SAMPLE_SIZE {
-            return fundamental_7point(&a, &b);
-        }
-        fundamental_8point(&a, &b).into_iter().collect()
+    fn fit(&self, sample: &[usize]) -> Vec<Matrix3<f64>> {
+        let (a, b) = self.0.pick(sample);
+        fundamental_7point(&a, &b)
+    }
+    fn refit(&self, _: &Matrix3<f64>, inliers: &[usize]) -> Option<Matrix3<f64>> {
+        let (a, b) = self.0.pick(inliers);
+        fundamental_8point(&a, &b)
     }
     fn error(&self, f: &Matrix3<f64>, i: usize) -> f64 {
         sampson_error(f, &self.0.x1[i], &self.0.x2[i])
@@ -54,9 +56,13 @@ impl Estimator for HomographyEstimator<'_> {
     fn len(&self) -> usize {
         self.0.x1.len()
     }
-    fn fit(&self, indices: &[usize]) -> Vec<Matrix3<f64>> {
-        let (a, b) = self.0.pick(indices);
+    fn fit(&self, sample: &[usize]) -> Vec<Matrix3<f64>> {
+        let (a, b) = self.0.pick(sample);
         homography_4point(&a, &b).into_iter().collect()
+    }
+    fn refit(&self, _: &Matrix3<f64>, inliers: &[usize]) -> Option<Matrix3<f64>> {
+        let (a, b) = self.0.pick(inliers);
+        homography_4point(&a, &b)
     }
     fn error(&self, h: &Matrix3<f64>, i: usize) -> f64 {
         transfer_error(h, &self.0.x1[i], &self.0.x2[i])
@@ -78,21 +84,17 @@ impl Estimator for EssentialEstimator<'_> {
     fn len(&self) -> usize {
         self.points.x1.len()
     }
-    fn fit(&self, indices: &[usize]) -> Vec<Matrix3<f64>> {
-        let (a, b) = self.points.pick(indices);
-        if indices.len() == Self::SAMPLE_SIZE {
-            return essential_5point(&a, &b);
-        }
-        // Least squares on many inliers: the 8-point solution, projected to
-        // an essential matrix (two equal singular values, the third zero).
-        fundamental_8point(&a, &b)
-            .and_then(|f| {
-                let svd = f.svd(true, true);
-                let s = (svd.singular_values[0] + svd.singular_values[1]) / 2.0;
-                Some(svd.u? * Matrix3::from_diagonal(&Vector3::new(s, s, 0.0)) * svd.v_t?)
-            })
-            .into_iter()
-            .collect()
+    fn fit(&self, sample: &[usize]) -> Vec<Matrix3<f64>> {
+        let (a, b) = self.points.pick(sample);
+        essential_5point(&a, &b)
+    }
+    /// The 8-point solution, projected to an essential matrix (two equal
+    /// singular values, the third zero).
+    fn refit(&self, _: &Matrix3<f64>, inliers: &[usize]) -> Option<Matrix3<f64>> {
+        let (a, b) = self.points.pick(inliers);
+        let svd = fundamental_8point(&a, &b)?.svd(true, true);
+        let s = (svd.singular_values[0] + svd.singular_values[1]) / 2.0;
+        Some(svd.u? * Matrix3::from_diagonal(&Vector3::new(s, s, 0.0)) * svd.v_t?)
     }
     fn error(&self, e: &Matrix3<f64>, i: usize) -> f64 {
         sampson_error(e, &self.points.x1[i], &self.points.x2[i]) * self.focal * self.focal

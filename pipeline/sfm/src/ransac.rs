@@ -16,9 +16,11 @@ pub trait Estimator {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Models fitted to the correspondences with these indices: a minimal
-    /// sample, or (least squares) any larger set.
-    fn fit(&self, indices: &[usize]) -> Vec<Self::Model>;
+    /// Models fitted to a minimal sample (`SAMPLE_SIZE` indices).
+    fn fit(&self, sample: &[usize]) -> Vec<Self::Model>;
+    /// The model fitted by least squares to a larger set: `inliers`, the
+    /// correspondences `model` fits (an iterative fit starts from it).
+    fn refit(&self, model: &Self::Model, inliers: &[usize]) -> Option<Self::Model>;
     /// Squared error of correspondence `i` under `model`.
     fn error(&self, model: &Self::Model, i: usize) -> f64;
 }
@@ -144,10 +146,8 @@ fn local_optimization<E: Estimator>(
             break;
         }
         let Some(refit) = estimator
-            .fit(&inliers)
-            .into_iter()
-            .filter_map(|m| score(estimator, &m, threshold, best.0).map(|(cost, count)| (cost, m, count)))
-            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .refit(&best.1, &inliers)
+            .and_then(|m| score(estimator, &m, threshold, best.0).map(|(cost, count)| (cost, m, count)))
         else {
             break;
         };
