@@ -520,6 +520,7 @@ impl PointTerms {
         let mut v = Matrix3::zeros();
         self.gradient = Vector3::zeros();
         self.observations.clear();
+        self.observations.reserve(ks.len());
         for &k in ks {
             let o = &problem.observations[k];
             let image = &problem.images[o.image];
