@@ -419,7 +419,7 @@ impl ReducedPattern {
             node_at[at] = v;
         }
         let point_nodes: Vec<Vec<usize>> = by_point
-            .iter()
+            .par_iter()
             .map(|ks| {
                 let mut nodes: Vec<usize> = ks
                     .iter()
@@ -440,20 +440,23 @@ impl ReducedPattern {
                 points_of_node[v].push(j);
             }
         }
-        let mut mark = vec![usize::MAX; blocks.len()];
         let adjacency: Vec<Vec<usize>> = (0..blocks.len())
-            .map(|v| {
-                let mut neighbours = Vec::new();
-                for &j in &points_of_node[v] {
-                    for &w in &point_nodes[j] {
-                        if w != v && mark[w] != v {
-                            mark[w] = v;
-                            neighbours.push(w);
+            .into_par_iter()
+            .map_init(
+                || vec![usize::MAX; blocks.len()],
+                |mark, v| {
+                    let mut neighbours = Vec::new();
+                    for &j in &points_of_node[v] {
+                        for &w in &point_nodes[j] {
+                            if w != v && mark[w] != v {
+                                mark[w] = v;
+                                neighbours.push(w);
+                            }
                         }
                     }
-                }
-                neighbours
-            })
+                    neighbours
+                },
+            )
             .collect();
         let pose_graph: Vec<Vec<usize>> =
             adjacency[..poses].iter().map(|ws| ws.iter().copied().filter(|&w| w < poses).collect()).collect();
@@ -966,11 +969,9 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
     let pattern = (options.solver != Solver::Iterative).then(|| ReducedPattern::new(problem, &layout, &by_point));
     if let Some(pattern) = &pattern {
         // Each point's observations in their poses' order (see `pose_rows`).
-        for ks in &mut by_point {
-            ks.sort_by_cached_key(|&k| {
-                pattern.column(layout.pose[problem.observations[k].image].unwrap_or(usize::MAX))
-            });
-        }
+        by_point.par_iter_mut().for_each(|ks| {
+            ks.sort_by_cached_key(|&k| pattern.column(layout.pose[problem.observations[k].image].unwrap_or(usize::MAX)))
+        });
     }
     let direct = pattern.filter(|p| options.solver == Solver::Direct || p.affordable());
     let (initial_cost, _) = cost(problem, &problem.observations, options.huber);
