@@ -644,8 +644,9 @@ impl Linearisation {
             let factors = &terms.pose_factors;
             let own_index = factors.partition_point(|f| pattern.column(f.at) < row0);
             let Some(ya) = factors.get(own_index).filter(|f| pattern.column(f.at) == row0) else { continue };
+            let ya = ya.y.map(|column| column.map(f64::from));
             for yb in factors.iter().take_while(|f| pattern.column(f.at) <= row0) {
-                rows.subtract_outer(row0, pattern.column(yb.at), &ya.y, &yb.y);
+                rows.subtract_outer(row0, pattern.column(yb.at), &ya, &yb.y);
             }
         }
     }

@@ -311,17 +311,16 @@ impl RowBlock<'_> {
     }
 
     /// Subtracts `A Bᵀ` from the `N` x `N` block at `row`, `column`, where
-    /// `A` and `B` are `N` x `K` given by their columns (`a[k][r]`, in any
-    /// precision, summed in double); only the part on or below the
+    /// `A` and `B` are `N` x `K` given by their columns (`a[k][r]`; `B` in
+    /// any precision, summed in double); only the part on or below the
     /// diagonal is stored.
     pub fn subtract_outer<T: Copy + Into<f64>, const N: usize, const K: usize>(
         &mut self,
         row: usize,
         column: usize,
-        a: &[[T; N]; K],
+        a: &[[f64; N]; K],
         b: &[[T; N]; K],
     ) {
-        let a = a.map(|column| column.map(Into::into));
         let b = b.map(|column| column.map(Into::into));
         if column + N > row {
             self.add_block(row, column, N, N, |r, c| -(0..K).map(|k| a[k][r] * b[k][c]).sum::<f64>());

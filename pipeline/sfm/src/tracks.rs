@@ -58,7 +58,7 @@ impl Forest {
 /// allocating.
 fn joined(
     (mut a, photo_a): (Vec<u32>, u32),
-    (mut b, photo_b): (Vec<u32>, u32),
+    (b, photo_b): (Vec<u32>, u32),
 ) -> Result<Vec<u32>, (Vec<u32>, Vec<u32>)> {
     match (a.is_empty(), b.is_empty()) {
         (true, true) if photo_a == photo_b => Err((a, b)),
@@ -70,13 +70,7 @@ fn joined(
                 Ok(a)
             }
         },
-        (true, false) => match b.binary_search(&photo_a) {
-            Ok(_) => Err((a, b)),
-            Err(at) => {
-                b.insert(at, photo_a);
-                Ok(b)
-            }
-        },
+        (true, false) => joined((b, photo_b), (a, photo_a)).map_err(|(b, a)| (a, b)),
         (false, false) if share_a_photo(&a, &b) => Err((a, b)),
         (false, false) => {
             let (mut long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
