@@ -56,10 +56,7 @@ impl Forest {
 /// (empty for a single feature) and the photo of its feature; the two
 /// back if they share a photo. A single feature joins a set without
 /// allocating.
-fn joined(
-    (mut a, photo_a): (Vec<u32>, u32),
-    (b, photo_b): (Vec<u32>, u32),
-) -> Result<Vec<u32>, (Vec<u32>, Vec<u32>)> {
+fn joined((mut a, photo_a): (Vec<u32>, u32), (b, photo_b): (Vec<u32>, u32)) -> Result<Vec<u32>, (Vec<u32>, Vec<u32>)> {
     match (a.is_empty(), b.is_empty()) {
         (true, true) if photo_a == photo_b => Err((a, b)),
         (true, true) => Ok(vec![photo_a.min(photo_b), photo_a.max(photo_b)]),
