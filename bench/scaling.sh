@@ -41,8 +41,9 @@ for n in "${sizes[@]}"; do
     export QT_QPA_PLATFORM=offscreen
     mkdir -p "$WORK/colmap-$n"
     cp "$WORK/out-$n/database.db" "$WORK/colmap-$n/database.db"
-    /usr/bin/time -v -o "$WORK/colmap-time-$n.txt" colmap mapper --database_path "$WORK/colmap-$n/database.db" \
-      --image_path "$WORK/site-$n/photos" --output_path "$WORK/colmap-$n" > /dev/null 2>&1 || true
+    # A failure of COLMAP's mapper shows as "failed", not the end of the bench.
+    measure "colmap-$n" bash -c 'colmap mapper --database_path "$1/database.db" --image_path "$2" --output_path "$1" \
+      || echo "COLMAP mapper failed" >&2' _ "$WORK/colmap-$n" "$WORK/site-$n/photos"
     if [ -d "$WORK/colmap-$n/0" ]; then
       colmap model_converter --input_path "$WORK/colmap-$n/0" --output_path "$WORK/colmap-$n/0" --output_type TXT > /dev/null 2>&1
       python3 bench/model_error.py "$WORK/colmap-$n/0" "$WORK/site-$n/truth" > "$WORK/colmap-error-$n.txt" || true
@@ -59,21 +60,25 @@ head = ("photos", "features s", "matching s", "mapping s", "total s", "MiB", "pa
 print("%7s %11s %11s %10s %8s %6s %7s %11s %8s %8s %12s %10s %8s %13s %13s %11s" % head)
 
 
+# COLMAP's wall time per size, from the lines `measure` wrote ("LABEL WALL RSS").
+peer_times = {}
+try:
+    for line in open(f"{work}/results.txt"):
+        label, wall, _ = line.split()
+        peer_times[int(label.removeprefix("colmap-"))] = float(wall)
+except FileNotFoundError:
+    pass
+
+
 def colmap_mapping(n):
     """COLMAP mapper's wall time (s) and rotation error on size n, if it ran."""
-    try:
-        timing = open(f"{work}/colmap-time-{n}.txt").read()
-    except FileNotFoundError:
+    if n not in peer_times:
         return None, "-"
-    clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", timing).group(1)
-    seconds = 0.0
-    for part in clock.split(":"):
-        seconds = seconds * 60 + float(part)
     try:
         rot = re.search(r"rot_median_deg: ([\d.]+)", open(f"{work}/colmap-error-{n}.txt").read()).group(1)
     except (FileNotFoundError, AttributeError):
         rot = "failed"
-    return seconds, rot
+    return peer_times[n], rot
 
 
 base = None
