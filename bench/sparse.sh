@@ -17,7 +17,7 @@ data=$shared/datasets
 # colmap_k SET OUT: COLMAP with K.txt as a fixed SIMPLE_RADIAL camera (its
 # mapper hangs with PINHOLE), principal point not refined.
 colmap_k() {
-  local k; k=($(cat "$data/$1/K.txt"))
+  local k; k=($(tr -d '\r' < "$data/$1/K.txt"))
   mkdir -p "$2/sparse"
   colmap feature_extractor --database_path "$2/database.db" --image_path "$data/$1/images" --SiftExtraction.use_gpu 0 \
     --ImageReader.single_camera 1 --ImageReader.camera_model SIMPLE_RADIAL --ImageReader.camera_params "${k[0]},${k[2]},${k[5]},0"
