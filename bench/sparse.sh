@@ -3,7 +3,8 @@
 # `automatic_reconstructor --use_gpu 0 --single_camera 1 --dense 0` on the
 # same photos in the same run, both scored with ../shared/tools/sfm_eval.py
 # (fountain-P11 and Herz-Jesus-P8 against their ground-truth cameras, with
-# EXIF/default intrinsics and with K.txt; sceaux-castle: registration only).
+# EXIF/default intrinsics, with K.txt, and with default intrinsics whose
+# principal point is refined; sceaux-castle: registration only).
 #
 # usage: bench/sparse.sh [SHARED_DIR]   (needs colmap, python3 with numpy, bc, /usr/bin/time)
 set -euo pipefail
@@ -14,17 +15,26 @@ start_bench colmap python3 bc /usr/bin/time
 export QT_QPA_PLATFORM=offscreen
 data=$shared/datasets
 
-# colmap_k SET OUT: COLMAP with K.txt as a fixed SIMPLE_RADIAL camera (its
-# mapper hangs with PINHOLE), principal point not refined.
-colmap_k() {
-  local k; k=($(tr -d '\r' < "$data/$1/K.txt"))
+# colmap_steps SET OUT MODE: COLMAP's feature_extractor, exhaustive_matcher
+# and mapper, one camera for the set. MODE K: K.txt as a fixed
+# SIMPLE_RADIAL camera (its mapper hangs with PINHOLE), principal point
+# not refined. MODE PP: default intrinsics, principal point refined.
+colmap_steps() {
+  local camera=() mapper=()
+  if [ "$3" = K ]; then
+    local k; k=($(tr -d '\r' < "$data/$1/K.txt"))
+    camera=(--ImageReader.camera_model SIMPLE_RADIAL --ImageReader.camera_params "${k[0]},${k[2]},${k[5]},0")
+    mapper=(--Mapper.ba_refine_focal_length 0 --Mapper.ba_refine_extra_params 0)
+  else
+    mapper=(--Mapper.ba_refine_principal_point 1)
+  fi
   mkdir -p "$2/sparse"
   colmap feature_extractor --database_path "$2/database.db" --image_path "$data/$1/images" --SiftExtraction.use_gpu 0 \
-    --ImageReader.single_camera 1 --ImageReader.camera_model SIMPLE_RADIAL --ImageReader.camera_params "${k[0]},${k[2]},${k[5]},0"
+    --ImageReader.single_camera 1 "${camera[@]}"
   colmap exhaustive_matcher --database_path "$2/database.db" --SiftMatching.use_gpu 0
   # A failure of COLMAP's mapper shows as an empty row, not the end of the bench.
-  colmap mapper --database_path "$2/database.db" --image_path "$data/$1/images" --output_path "$2/sparse" \
-    --Mapper.ba_refine_focal_length 0 --Mapper.ba_refine_extra_params 0 || echo "COLMAP mapper failed" >&2
+  colmap mapper --database_path "$2/database.db" --image_path "$data/$1/images" --output_path "$2/sparse" "${mapper[@]}" \
+    || echo "COLMAP mapper failed" >&2
 }
 
 runs=()
@@ -35,10 +45,12 @@ for set in fountain-P11 Herz-Jesus-P8 sceaux-castle; do
     --use_gpu 0 --single_camera 1 --dense 0
   runs+=("$set")
   if [ "$set" != sceaux-castle ]; then
+    export -f colmap_steps; export data
     measure "$set+K-ours" "$bin" reconstruct "$data/$set/images" "$WORK/$set+K-ours" --intrinsics "$data/$set/K.txt"
-    export -f colmap_k; export data
-    measure "$set+K-colmap" bash -c "colmap_k $set $WORK/$set+K-colmap"
-    runs+=("$set+K")
+    measure "$set+K-colmap" bash -c "colmap_steps $set $WORK/$set+K-colmap K"
+    measure "$set+PP-ours" "$bin" reconstruct "$data/$set/images" "$WORK/$set+PP-ours" --refine-principal-point
+    measure "$set+PP-colmap" bash -c "colmap_steps $set $WORK/$set+PP-colmap PP"
+    runs+=("$set+K" "$set+PP")
   fi
 done
 
@@ -59,7 +71,7 @@ echo
 echo "Sparse reconstruction ($(nproc) cores, $(date -u +%F)); peer: COLMAP $(colmap -h 2>/dev/null | awk '/COLMAP/ {print $2; exit}') automatic_reconstructor (CPU)"
 printf '%-20s %9s %9s %6s %8s %8s %7s %7s %9s %9s %9s %9s\n' run "ours (s)" "peer (s)" ratio "ours MiB" "peer MiB" "ours reg" "peer reg" "ours deg" "peer deg" "ours m" "peer m"
 for run in "${runs[@]}"; do
-  set=${run%+K}
+  set=${run%+*}
   read -r ow orss <<< "$(median "$run-ours")"
   read -r pw prss <<< "$(median "$run-colmap")"
   if [ -d "$data/$set/gt_dense_cameras" ]; then
@@ -75,4 +87,6 @@ for run in "${runs[@]}"; do
     "$orss" "$prss" "$oreg" "$preg" "$orot" "$prot" "$opos" "$ppos"
 done
 echo "(deg, m: median rotation and camera-centre errors after a similarity alignment, sfm_eval.py;"
-echo " +K: the K.txt intrinsics, fixed; COLMAP then uses SIMPLE_RADIAL with them, not refined)"
+echo " +K: the K.txt intrinsics, fixed; COLMAP then uses SIMPLE_RADIAL with them, not refined;"
+echo " +PP: default intrinsics with the principal point refined too, --refine-principal-point / ba_refine_principal_point;"
+echo " COLMAP's +K and +PP runs are its extractor, exhaustive matcher and mapper at their default settings)"

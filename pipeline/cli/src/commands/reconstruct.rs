@@ -52,7 +52,11 @@ pub struct ReconstructArgs {
     #[command(flatten)]
     matching: MatchArgs,
     /// Refine each camera's principal point too (by default it stays at the
-    /// image centre, or where K.txt puts it).
+    /// image centre, or where K.txt puts it). Worth it for many photos from
+    /// one camera whose lens centre is off the image centre and unknown:
+    /// fountain-P11, 23 px off, went from 6.4 to 2.3 mm camera error. Where
+    /// the centre is right it only adds noise (300 synthetic photos: 0.03 to
+    /// 0.05 degrees).
     #[arg(long)]
     refine_principal_point: bool,
 }
