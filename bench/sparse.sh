@@ -36,6 +36,8 @@ colmap_steps() {
   colmap mapper --database_path "$2/database.db" --image_path "$data/$1/images" --output_path "$2/sparse" "${mapper[@]}" \
     || echo "COLMAP mapper failed" >&2
 }
+export -f colmap_steps
+export data
 
 runs=()
 for set in fountain-P11 Herz-Jesus-P8 sceaux-castle; do
@@ -45,7 +47,6 @@ for set in fountain-P11 Herz-Jesus-P8 sceaux-castle; do
     --use_gpu 0 --single_camera 1 --dense 0
   runs+=("$set")
   if [ "$set" != sceaux-castle ]; then
-    export -f colmap_steps; export data
     measure "$set+K-ours" "$bin" reconstruct "$data/$set/images" "$WORK/$set+K-ours" --intrinsics "$data/$set/K.txt"
     measure "$set+K-colmap" bash -c "colmap_steps $set $WORK/$set+K-colmap K"
     measure "$set+PP-ours" "$bin" reconstruct "$data/$set/images" "$WORK/$set+PP-ours" --refine-principal-point
