@@ -14,6 +14,7 @@ let opener = null;
 function show(index) {
   current = (index + photos.length) % photos.length;
   const photo = photos[current];
+  viewer.element.setAttribute("aria-busy", "true");
   viewer.open(photo.dzi);
   caption.textContent = `${current + 1} / ${photos.length} · ${photo.caption}`;
 }
@@ -29,6 +30,12 @@ function open(index, from) {
       gestureSettingsTouch: { pinchRotate: false },
       animationTime: window.matchMedia("(prefers-reduced-motion: reduce)").matches ? 0 : 1.2,
     });
+    // aria-busy while the tiles for the current view are still loading.
+    viewer.world.addHandler("add-item", ({ item }) =>
+      item.addHandler("fully-loaded-change", ({ fullyLoaded }) =>
+        viewer.element.setAttribute("aria-busy", String(!fullyLoaded)),
+      ),
+    );
   }
   show(index);
   document.getElementById("close").focus();
