@@ -47,8 +47,15 @@ function close() {
 }
 
 function initGallery() {
-  document.querySelectorAll("#gallery button").forEach((button, i) => {
-    button.addEventListener("click", () => open(i, button));
+  // Each photo links to its preview image, which is what a tap opens
+  // before this script runs; here it opens the deep zoom instead, unless
+  // the visitor asked for a new tab or window.
+  document.querySelectorAll("#gallery a").forEach((link, i) => {
+    link.addEventListener("click", (event) => {
+      if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+      event.preventDefault();
+      open(i, link);
+    });
   });
   document.getElementById("previous").addEventListener("click", () => show(current - 1));
   document.getElementById("next").addEventListener("click", () => show(current + 1));

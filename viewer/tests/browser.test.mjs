@@ -80,10 +80,10 @@ async function deepZoom(baseUrl, shot) {
     if (level(r.url()) >= 0 && r.status() === 200) levels.add(level(r.url()));
   });
   await page.click("a[href*='nha-tong-than-mo-phong']");
-  // Until the load event the gallery's script may not have run, and a click would do nothing.
+  // Until the load event the gallery's script may not have run, and a click would open the plain preview.
   await page.waitForURL("**/nha-tong-than-mo-phong/**");
   assert.match(await page.locator("h1 [lang=vi]").textContent(), /Nhà Tổng Thận \(mô phỏng\)/);
-  await page.click("#gallery button >> nth=0");
+  await page.click("#gallery a >> nth=0");
   // The viewer clears aria-busy once every tile of the first view is in.
   await page.waitForSelector("#deep-zoom[aria-busy=false]");
   const before = Math.max(...levels);
@@ -177,6 +177,22 @@ test("the 3D view draws the model and the tour moves from photo to photo", async
   assert.deepEqual(problems, []);
 });
 
+test("without JavaScript a photo opens as its preview image", async () => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  try {
+    const page = await context.newPage();
+    await page.goto(ROOT + SITE);
+    const preview = page.waitForResponse((r) => r.url().endsWith("/preview.jpg"));
+    await page.click("#gallery a >> nth=0");
+    const response = await preview;
+    assert.match(page.url(), /\/photos\/[^/]+\/preview\.jpg$/);
+    assert.equal(response.status(), 200);
+    assert.equal(response.headers()["content-type"], "image/jpeg");
+  } finally {
+    await context.close();
+  }
+});
+
 test("without WebGL the site page falls back to the gallery", async () => {
   const plain = await chromium.launch({ executablePath: CHROMIUM, args: ["--disable-webgl", "--disable-3d-apis"] });
   try {
@@ -186,7 +202,7 @@ test("without WebGL the site page falls back to the gallery", async () => {
     await page.goto(ROOT + SITE);
     assert.ok(await page.locator("#no-webgl").isVisible());
     assert.ok(await page.locator("#stage").isHidden());
-    await page.click("#gallery button >> nth=0");
+    await page.click("#gallery a >> nth=0");
     assert.ok(await page.locator("#viewer").isVisible());
     assert.deepEqual(errors, []);
   } finally {

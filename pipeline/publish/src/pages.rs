@@ -157,11 +157,11 @@ pub fn site_page(site: &PublishedSite) -> String {
         .iter()
         .map(|p| {
             format!(
-                "    <li><button type=\"button\" aria-label=\"{} {}\"><img src=\"photos/{}/thumb.jpg\" alt=\"{}\" loading=\"lazy\" width=\"400\" height=\"267\"></button></li>",
+                "    <li><a href=\"photos/{id}/preview.jpg\" aria-label=\"{} {}\"><img src=\"photos/{id}/thumb.jpg\" alt=\"{}\" loading=\"lazy\" width=\"400\" height=\"267\"></a></li>",
                 escape(strings.get("vi", "open_photo")),
                 escape(&p.name),
-                p.id,
-                escape(&caption(p))
+                escape(&caption(p)),
+                id = p.id,
             )
         })
         .collect();
