@@ -52,7 +52,7 @@ function initGallery() {
   // the visitor asked for a new tab or window.
   document.querySelectorAll("#gallery a").forEach((link, i) => {
     link.addEventListener("click", (event) => {
-      if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+      if (event.ctrlKey || event.metaKey || event.shiftKey) return;
       event.preventDefault();
       open(i, link);
     });
