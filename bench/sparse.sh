@@ -5,6 +5,10 @@
 # (fountain-P11 and Herz-Jesus-P8 against their ground-truth cameras, with
 # EXIF/default intrinsics, with K.txt, and with default intrinsics whose
 # principal point is refined; sceaux-castle: registration only).
+# A median over 8 or 11 cameras moves with one camera: a second table
+# gives the mean, RMS and largest centre error over all of them. A third
+# compares the mappers alone on the same input: COLMAP's mapper on the
+# database of each of our runs (our features and verified matches).
 #
 # usage: bench/sparse.sh [SHARED_DIR]   (needs colmap, python3 with numpy, bc, /usr/bin/time)
 set -euo pipefail
@@ -15,31 +19,44 @@ start_bench colmap python3 bc /usr/bin/time
 export QT_QPA_PLATFORM=offscreen
 data=$shared/datasets
 
+# mapper_options MODE: COLMAP mapper options of a mode. K: intrinsics
+# held (K.txt); PP: principal point refined; any other: defaults.
+mapper_options() {
+  case "$1" in
+    K) echo --Mapper.ba_refine_focal_length 0 --Mapper.ba_refine_extra_params 0 ;;
+    PP) echo --Mapper.ba_refine_principal_point 1 ;;
+  esac
+}
+
+# colmap_mapper SET DATABASE OUT MODE: COLMAP's mapper on DATABASE into
+# OUT/sparse. A failure shows as an empty row, not the end of the bench.
+colmap_mapper() {
+  mkdir -p "$3/sparse"
+  colmap mapper --database_path "$2" --image_path "$data/$1/images" --output_path "$3/sparse" $(mapper_options "$4") \
+    || echo "COLMAP mapper failed" >&2
+}
+
 # colmap_steps SET OUT MODE: COLMAP's feature_extractor, exhaustive_matcher
 # and mapper, one camera for the set. MODE K: K.txt as a fixed
 # SIMPLE_RADIAL camera (its mapper hangs with PINHOLE), principal point
 # not refined. MODE PP: default intrinsics, principal point refined.
 colmap_steps() {
-  local camera=() mapper=()
+  local camera=()
   if [ "$3" = K ]; then
     local k; k=($(tr -d '\r' < "$data/$1/K.txt"))
     camera=(--ImageReader.camera_model SIMPLE_RADIAL --ImageReader.camera_params "${k[0]},${k[2]},${k[5]},0")
-    mapper=(--Mapper.ba_refine_focal_length 0 --Mapper.ba_refine_extra_params 0)
-  else
-    mapper=(--Mapper.ba_refine_principal_point 1)
   fi
-  mkdir -p "$2/sparse"
+  mkdir -p "$2"
   colmap feature_extractor --database_path "$2/database.db" --image_path "$data/$1/images" --SiftExtraction.use_gpu 0 \
     --ImageReader.single_camera 1 "${camera[@]}"
   colmap exhaustive_matcher --database_path "$2/database.db" --SiftMatching.use_gpu 0
-  # A failure of COLMAP's mapper shows as an empty row, not the end of the bench.
-  colmap mapper --database_path "$2/database.db" --image_path "$data/$1/images" --output_path "$2/sparse" "${mapper[@]}" \
-    || echo "COLMAP mapper failed" >&2
+  colmap_mapper "$1" "$2/database.db" "$2" "$3"
 }
-export -f colmap_steps
+export -f mapper_options colmap_mapper colmap_steps
 export data
 
 runs=()
+spread=()
 for set in fountain-P11 Herz-Jesus-P8 sceaux-castle; do
   measure "$set-ours" "$bin" reconstruct "$data/$set/images" "$WORK/$set-ours"
   mkdir -p "$WORK/$set-colmap"
@@ -55,17 +72,27 @@ for set in fountain-P11 Herz-Jesus-P8 sceaux-castle; do
   fi
 done
 
-# score SPARSE-DIR SET: "registered rot_median pos_median" of the largest
-# model in SPARSE-DIR/N (COLMAP binary models are converted to text first).
-score() {
-  [ -d "$1/0" ] || { echo "0 - -"; return; }
+# largest_model SPARSE-DIR: the largest model in SPARSE-DIR/N, as text
+# (COLMAP binary models are converted first); nothing if there is none.
+largest_model() {
+  [ -d "$1/0" ] || return 0
   local model
   model=$(ls -d "$1"/*/ | while read -r m; do echo "$(cat "$m"/images.* | wc -c) $m"; done | sort -n | tail -1 | cut -d' ' -f2)
   if [ -e "$model/images.bin" ]; then
     colmap model_converter --input_path "$model" --output_path "$model" --output_type TXT > /dev/null
   fi
+  echo "$model"
+}
+
+# score SPARSE-DIR SET: "registered rot_median pos_median" of the largest
+# model in SPARSE-DIR, then its centre errors' "mean rms max".
+score() {
+  local model
+  model=$(largest_model "$1")
+  [ -n "$model" ] || { echo "0 - - - - -"; return; }
   python3 "$shared/tools/sfm_eval.py" "$model" "$data/$2/gt_dense_cameras" 2> /dev/null \
-    | awk '/^registered/ {r=$2} /^rot_median_deg/ {a=$2} /^pos_median:/ {p=$2} END {printf "%s %s %s", r, a, p}'
+    | awk '/^registered/ {r=$2} /^rot_median_deg/ {a=$2} /^pos_median:/ {p=$2} END {printf "%s %s %s ", r, a, p}'
+  python3 bench/centre_stats.py "$shared" "$model" "$data/$2/gt_dense_cameras"
 }
 
 echo
@@ -76,8 +103,9 @@ for run in "${runs[@]}"; do
   read -r ow orss <<< "$(median "$run-ours")"
   read -r pw prss <<< "$(median "$run-colmap")"
   if [ -d "$data/$set/gt_dense_cameras" ]; then
-    read -r oreg orot opos <<< "$(score "$WORK/$run-ours/model/sparse" "$set")"
-    read -r preg prot ppos <<< "$(score "$WORK/$run-colmap/sparse" "$set")"
+    read -r oreg orot opos omean orms omax <<< "$(score "$WORK/$run-ours/model/sparse" "$set")"
+    read -r preg prot ppos pmean prms pmax <<< "$(score "$WORK/$run-colmap/sparse" "$set")"
+    spread+=("$(printf '%-20s %9s %9s %9s %9s %9s %9s' "$run" "$omean" "$pmean" "$orms" "$prms" "$omax" "$pmax")")
   else
     oreg=$(awk '!/^#/ && NF {n++} END {print n/2}' "$WORK/$run-ours/model/sparse/0/images.txt")
     model=$(ls -d "$WORK/$run-colmap"/sparse/*/ | head -1)
@@ -91,3 +119,24 @@ echo "(deg, m: median rotation and camera-centre errors after a similarity align
 echo " +K: the K.txt intrinsics, fixed; COLMAP then uses SIMPLE_RADIAL with them, not refined;"
 echo " +PP: default intrinsics with the principal point refined too, --refine-principal-point / ba_refine_principal_point;"
 echo " COLMAP's +K and +PP runs are its extractor, exhaustive matcher and mapper at their default settings)"
+echo
+echo "Camera-centre errors over all cameras (m, same alignment; bench/centre_stats.py)"
+printf '%-20s %9s %9s %9s %9s %9s %9s\n' run "ours mean" "peer mean" "ours rms" "peer rms" "ours max" "peer max"
+printf '%s\n' "${spread[@]}"
+
+# The mappers alone: COLMAP's mapper on the database of our run (our
+# features and verified matches), against our mapper's model from it.
+echo
+echo "Same input: COLMAP's mapper on our features and matches (each run's database.db)"
+printf '%-20s %9s %9s %9s %9s %9s %9s\n' run "ours deg" "peer deg" "ours m" "peer m" "ours mean" "peer mean"
+for run in "${runs[@]}"; do
+  set=${run%+*}
+  [ -d "$data/$set/gt_dense_cameras" ] || continue
+  mode=${run#"$set"}
+  mkdir -p "$WORK/$run-mapper"
+  cp "$WORK/$run-ours/database.db" "$WORK/$run-mapper/"
+  colmap_mapper "$set" "$WORK/$run-mapper/database.db" "$WORK/$run-mapper" "${mode#+}" > /dev/null 2>&1
+  read -r _ orot opos omean _ <<< "$(score "$WORK/$run-ours/model/sparse" "$set")"
+  read -r _ prot ppos pmean _ <<< "$(score "$WORK/$run-mapper/sparse" "$set")"
+  printf '%-20s %9s %9s %9s %9s %9s %9s\n' "$run" "$orot" "$prot" "$opos" "$ppos" "$omean" "$pmean"
+done
