@@ -57,6 +57,7 @@ export data
 
 runs=()
 spread=()
+declare -A ours_scores
 for set in fountain-P11 Herz-Jesus-P8 sceaux-castle; do
   measure "$set-ours" "$bin" reconstruct "$data/$set/images" "$WORK/$set-ours"
   mkdir -p "$WORK/$set-colmap"
@@ -105,6 +106,7 @@ for run in "${runs[@]}"; do
   if [ -d "$data/$set/gt_dense_cameras" ]; then
     read -r oreg orot opos omean orms omax <<< "$(score "$WORK/$run-ours/model/sparse" "$set")"
     read -r preg prot ppos pmean prms pmax <<< "$(score "$WORK/$run-colmap/sparse" "$set")"
+    ours_scores[$run]="$orot $opos $omean"
     spread+=("$(printf '%-20s %9s %9s %9s %9s %9s %9s' "$run" "$omean" "$pmean" "$orms" "$prms" "$omax" "$pmax")")
   else
     oreg=$(awk '!/^#/ && NF {n++} END {print n/2}' "$WORK/$run-ours/model/sparse/0/images.txt")
@@ -136,7 +138,7 @@ for run in "${runs[@]}"; do
   mkdir -p "$WORK/$run-mapper"
   cp "$WORK/$run-ours/database.db" "$WORK/$run-mapper/"
   colmap_mapper "$set" "$WORK/$run-mapper/database.db" "$WORK/$run-mapper" "${mode#+}" > /dev/null 2>&1
-  read -r _ orot opos omean _ <<< "$(score "$WORK/$run-ours/model/sparse" "$set")"
+  read -r orot opos omean <<< "${ours_scores[$run]}"
   read -r _ prot ppos pmean _ <<< "$(score "$WORK/$run-mapper/sparse" "$set")"
   printf '%-20s %9s %9s %9s %9s %9s %9s\n' "$run" "$orot" "$prot" "$opos" "$ppos" "$omean" "$pmean"
 done
