@@ -10,7 +10,7 @@
 //! are the (up to ten) solutions.
 
 use nalgebra::linalg::Schur;
-use nalgebra::{Matrix3, SMatrix};
+use nalgebra::{Matrix3, SMatrix, SVector};
 
 use crate::twoview::epipolar_null_space;
 
@@ -40,13 +40,37 @@ const MONOMIALS: [(u8, u8, u8); 20] = [
     (0, 0, 0),
 ];
 
+/// Index of the first monomial of degree 1 or less (x, y, z, 1).
+const LINEAR: usize = 16;
+
 /// A polynomial of degree 3 or less, coefficients in `MONOMIALS` order.
 #[derive(Clone, Copy)]
 struct Poly([f64; 20]);
 
-fn index(m: (u8, u8, u8)) -> usize {
-    MONOMIALS.iter().position(|&k| k == m).expect("degree at most 3")
-}
+/// `PRODUCT[i][j]`: the index of the product of monomials `i` and `j`
+/// (`u8::MAX` where its degree exceeds 3, which no product here reaches).
+const PRODUCT: [[u8; 20]; 20] = {
+    let mut table = [[u8::MAX; 20]; 20];
+    let mut i = 0;
+    while i < 20 {
+        let mut j = 0;
+        while j < 20 {
+            let (a, b) = (MONOMIALS[i], MONOMIALS[j]);
+            let product = (a.0 + b.0, a.1 + b.1, a.2 + b.2);
+            let mut k = 0;
+            while k < 20 {
+                let m = MONOMIALS[k];
+                if m.0 == product.0 && m.1 == product.1 && m.2 == product.2 {
+                    table[i][j] = k as u8;
+                }
+                k += 1;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    table
+};
 
 impl Poly {
     fn zero() -> Poly {
@@ -56,25 +80,19 @@ impl Poly {
     /// `a x + b y + c z + d`.
     fn linear(a: f64, b: f64, c: f64, d: f64) -> Poly {
         let mut p = Poly::zero();
-        p.0[16] = a;
-        p.0[17] = b;
-        p.0[18] = c;
-        p.0[19] = d;
+        p.0[LINEAR..].copy_from_slice(&[a, b, c, d]);
         p
     }
 
-    fn mul(&self, other: &Poly) -> Poly {
+    /// The product with a linear polynomial (every product the
+    /// constraints need has one linear factor).
+    fn times_linear(&self, linear: &Poly) -> Poly {
         let mut out = Poly::zero();
         for (i, &a) in self.0.iter().enumerate() {
-            if a == 0.0 {
-                continue;
-            }
-            for (j, &b) in other.0.iter().enumerate() {
-                if b == 0.0 {
-                    continue;
+            if a != 0.0 {
+                for (j, &b) in linear.0.iter().enumerate().skip(LINEAR) {
+                    out.0[PRODUCT[i][j] as usize] += a * b;
                 }
-                let (m, n) = (MONOMIALS[i], MONOMIALS[j]);
-                out.0[index((m.0 + n.0, m.1 + n.1, m.2 + n.2))] += a * b;
             }
         }
         out
@@ -99,7 +117,7 @@ pub fn essential_5point(x1: &[[f64; 2]], x2: &[[f64; 2]]) -> Vec<Matrix3<f64>> {
     if x1.len() != 5 || x2.len() != 5 {
         return Vec::new();
     }
-    let Some(basis) = epipolar_null_space(x1, x2, 4) else { return Vec::new() };
+    let basis = epipolar_null_space(x1, x2);
     // E as a 3x3 matrix of linear polynomials in x, y, z.
     let e: Vec<Vec<Poly>> = (0..3)
         .map(|r| {
@@ -112,21 +130,23 @@ pub fn essential_5point(x1: &[[f64; 2]], x2: &[[f64; 2]]) -> Vec<Matrix3<f64>> {
         })
         .collect();
     let eet: Vec<Vec<Poly>> = (0..3)
-        .map(|i| (0..3).map(|j| (0..3).fold(Poly::zero(), |acc, k| acc.add(&e[i][k].mul(&e[j][k])))).collect())
+        .map(|i| (0..3).map(|j| (0..3).fold(Poly::zero(), |acc, k| acc.add(&e[i][k].times_linear(&e[j][k])))).collect())
         .collect();
     let trace = eet[0][0].add(&eet[1][1]).add(&eet[2][2]);
     let mut m = SMatrix::<f64, 10, 20>::zeros();
     for n in 0..9 {
         let (i, j) = (n / 3, n % 3);
-        let eete = (0..3).fold(Poly::zero(), |acc, k| acc.add(&eet[i][k].mul(&e[k][j])));
-        let row = eete.scale(2.0).add(&trace.mul(&e[i][j]).scale(-1.0));
+        let eete = (0..3).fold(Poly::zero(), |acc, k| acc.add(&eet[i][k].times_linear(&e[k][j])));
+        let row = eete.scale(2.0).add(&trace.times_linear(&e[i][j]).scale(-1.0));
         m.row_mut(n).copy_from_slice(&row.0);
     }
-    let minor = |a: usize, b: usize, c: usize, d: usize| e[1][a].mul(&e[2][b]).add(&e[1][c].mul(&e[2][d]).scale(-1.0));
-    let det = e[0][0]
-        .mul(&minor(1, 2, 2, 1))
-        .add(&e[0][1].mul(&minor(0, 2, 2, 0)).scale(-1.0))
-        .add(&e[0][2].mul(&minor(0, 1, 1, 0)));
+    let minor = |a: usize, b: usize, c: usize, d: usize| {
+        e[1][a].times_linear(&e[2][b]).add(&e[1][c].times_linear(&e[2][d]).scale(-1.0))
+    };
+    let det = minor(1, 2, 2, 1)
+        .times_linear(&e[0][0])
+        .add(&minor(0, 2, 2, 0).times_linear(&e[0][1]).scale(-1.0))
+        .add(&minor(0, 1, 1, 0).times_linear(&e[0][2]));
     m.row_mut(9).copy_from_slice(&det.0);
 
     // Reduce against the ten cubic monomials: [I | B].
@@ -154,12 +174,9 @@ pub fn essential_5point(x1: &[[f64; 2]], x2: &[[f64; 2]]) -> Vec<Matrix3<f64>> {
         if lambda.im.abs() > 1e-8 * lambda.re.abs().max(1.0) {
             continue;
         }
-        // The eigenvector: the basis monomials evaluated at the solution.
-        let shifted = action - SMatrix::<f64, 10, 10>::identity() * lambda.re;
-        let svd = shifted.svd(false, true);
-        let Some(vt) = svd.v_t else { continue };
-        let (k, _) = svd.singular_values.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).expect("ten values");
-        let v = vt.row(k);
+        // The eigenvector (the basis monomials evaluated at the solution)
+        // by two steps of inverse iteration.
+        let Some(v) = eigenvector(&action, lambda.re) else { continue };
         if v[9].abs() < 1e-12 {
             continue;
         }
@@ -172,4 +189,13 @@ pub fn essential_5point(x1: &[[f64; 2]], x2: &[[f64; 2]]) -> Vec<Matrix3<f64>> {
         }
     }
     solutions
+}
+
+/// The unit eigenvector of `matrix` for its real eigenvalue `lambda`, by
+/// two steps of inverse iteration; `None` if `matrix - lambda I` is
+/// exactly singular.
+fn eigenvector(matrix: &SMatrix<f64, 10, 10>, lambda: f64) -> Option<SVector<f64, 10>> {
+    let lu = (matrix - SMatrix::<f64, 10, 10>::identity() * lambda).lu();
+    let v = lu.solve(&SVector::<f64, 10>::repeat(1.0))?;
+    lu.solve(&(v / v.amax())).map(|v| v.normalize())
 }

@@ -36,13 +36,25 @@ pub struct RansacOptions {
     pub min_iterations: usize,
     /// Most iterations.
     pub max_iterations: usize,
+    /// The smallest share of inliers a model must have to be of use: the
+    /// iterations stop once a model with that share would have been drawn
+    /// with `confidence` (0: no such bound). COLMAP bounds its iterations
+    /// the same way.
+    pub min_inlier_ratio: f64,
     /// Seed of the sampling (estimates are repeatable).
     pub seed: u64,
 }
 
 impl Default for RansacOptions {
     fn default() -> RansacOptions {
-        RansacOptions { max_error: 4.0, confidence: 0.9999, min_iterations: 50, max_iterations: 10_000, seed: 42 }
+        RansacOptions {
+            max_error: 4.0,
+            confidence: 0.9999,
+            min_iterations: 50,
+            max_iterations: 10_000,
+            min_inlier_ratio: 0.0,
+            seed: 42,
+        }
     }
 }
 
@@ -87,7 +99,8 @@ pub fn msac<E: Estimator>(estimator: &E, options: &RansacOptions) -> Option<Esti
     let threshold = options.max_error * options.max_error;
     let mut rng = SplitMix(options.seed);
     let mut best: Option<(f64, E::Model, usize)> = None;
-    let mut needed = options.max_iterations;
+    let most = adaptive_iterations(options.min_inlier_ratio, k, options.confidence).min(options.max_iterations);
+    let mut needed = most;
     let mut iterations = 0;
     let mut sample = Vec::with_capacity(k);
     while iterations < needed.max(options.min_iterations).min(options.max_iterations) {
@@ -103,7 +116,7 @@ pub fn msac<E: Estimator>(estimator: &E, options: &RansacOptions) -> Option<Esti
             let bound = best.as_ref().map_or(f64::INFINITY, |b| b.0);
             if let Some((cost, count)) = score(estimator, &model, threshold, bound) {
                 let (cost, model, count) = local_optimization(estimator, (cost, model, count), threshold);
-                needed = adaptive_iterations(count as f64 / n as f64, k, options.confidence);
+                needed = adaptive_iterations(count as f64 / n as f64, k, options.confidence).min(most);
                 best = Some((cost, model, count));
             }
         }
@@ -172,6 +185,45 @@ pub fn adaptive_iterations(ratio: f64, k: usize, confidence: f64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value on a line: samples of one, error the squared difference.
+    struct Constant(Vec<f64>);
+
+    impl Estimator for Constant {
+        type Model = f64;
+        const SAMPLE_SIZE: usize = 1;
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn fit(&self, sample: &[usize]) -> Vec<f64> {
+            vec![self.0[sample[0]]]
+        }
+        fn refit(&self, _: &f64, inliers: &[usize]) -> Option<f64> {
+            Some(inliers.iter().map(|&i| self.0[i]).sum::<f64>() / inliers.len() as f64)
+        }
+        fn error(&self, model: &f64, i: usize) -> f64 {
+            (self.0[i] - model).powi(2)
+        }
+    }
+
+    #[test]
+    fn the_smallest_useful_inlier_share_bounds_the_iterations() {
+        // Values a unit apart, inliers within half a unit: every model
+        // explains one value, so only the bounds stop the search.
+        let spread = Constant((0..2000).map(f64::from).collect());
+        let options = RansacOptions { max_error: 0.5, ..Default::default() };
+        assert_eq!(msac(&spread, &options).unwrap().iterations, options.max_iterations);
+        // A model worth having explains a tenth: ln(1e-4) / ln(0.9) = 87.4.
+        let bounded = msac(&spread, &RansacOptions { min_inlier_ratio: 0.1, ..options }).unwrap();
+        assert_eq!(bounded.iterations, 88);
+        assert_eq!(bounded.inlier_count, 1);
+        // A model with more inliers than the bound still ends the search early.
+        let mut clustered = spread.0.clone();
+        clustered[..1000].fill(7.0);
+        let found = msac(&Constant(clustered), &RansacOptions { min_inlier_ratio: 0.1, ..options }).unwrap();
+        assert_eq!((found.model, found.inlier_count), (7.0, 1000));
+        assert_eq!(found.iterations, options.min_iterations);
+    }
 
     #[test]
     fn iteration_counts_follow_the_formula() {

@@ -34,6 +34,12 @@ fn null_vector(rows: &[[f64; 9]]) -> SVector<f64, 9> {
     eigen.eigenvectors.column(index).into_owned()
 }
 
+/// The coefficients of `q̃ᵀ M p̃ = 0` (homogeneous points) in the entries
+/// of `M`, row-major.
+fn epipolar_equation(p: &Point, q: &Point) -> [f64; 9] {
+    [q[0] * p[0], q[0] * p[1], q[0], q[1] * p[0], q[1] * p[1], q[1], p[0], p[1], 1.0]
+}
+
 /// The fundamental matrix (x2ᵀ F x1 = 0) from 8 or more correspondences,
 /// with rank 2 enforced. `None` for degenerate input.
 pub fn fundamental_8point(x1: &[Point], x2: &[Point]) -> Option<Matrix3<f64>> {
@@ -46,7 +52,7 @@ pub fn fundamental_8point(x1: &[Point], x2: &[Point]) -> Option<Matrix3<f64>> {
         .zip(x2)
         .map(|(a, b)| {
             let (p, q) = (apply(&t1, a), apply(&t2, b));
-            [q.x * p.x, q.x * p.y, q.x, q.y * p.x, q.y * p.y, q.y, p.x, p.y, 1.0]
+            epipolar_equation(&[p.x, p.y], &[q.x, q.y])
         })
         .collect();
     let f = Matrix3::from_row_slice(null_vector(&rows).as_slice());
@@ -60,22 +66,24 @@ pub fn fundamental_8point(x1: &[Point], x2: &[Point]) -> Option<Matrix3<f64>> {
     (norm > 1e-300 && f.iter().all(|v| v.is_finite())).then(|| f / norm)
 }
 
-/// A basis of the `dimension` matrices (as row-major 9-vectors) that
-/// satisfy `x2ᵀ M x1 = 0` for the given correspondences (fewer than 9):
-/// the smallest right singular vectors of the system padded to 9x9.
-pub(crate) fn epipolar_null_space(x1: &[Point], x2: &[Point], dimension: usize) -> Option<Vec<SVector<f64, 9>>> {
-    let mut a = SMatrix::<f64, 9, 9>::zeros();
-    for (row, (p, q)) in x1.iter().zip(x2).enumerate().take(9) {
-        let r = [q[0] * p[0], q[0] * p[1], q[0], q[1] * p[0], q[1] * p[1], q[1], p[0], p[1], 1.0];
-        for (c, v) in r.iter().enumerate() {
-            a[(row, c)] = *v;
-        }
+/// An orthonormal basis of the vectors orthogonal to every one of the
+/// (fewer than 9) `equations`: the last columns of the orthogonal factor
+/// of their Householder QR, one per missing equation. Exact where a least
+/// squares fit of `null_vector` is not needed, and a fraction of its cost.
+fn orthogonal_complement(equations: &[[f64; 9]]) -> Vec<SVector<f64, 9>> {
+    let mut columns = SMatrix::<f64, 9, 9>::zeros();
+    for (c, equation) in equations.iter().enumerate().take(9) {
+        columns.set_column(c, &SVector::<f64, 9>::from_row_slice(equation));
     }
-    let svd = a.svd(false, true);
-    let v_t = svd.v_t?;
-    let mut order: Vec<usize> = (0..9).collect();
-    order.sort_by(|&i, &j| svd.singular_values[i].total_cmp(&svd.singular_values[j]));
-    Some(order[..dimension].iter().map(|&i| v_t.row(i).transpose()).collect())
+    let q = columns.qr().q();
+    (equations.len().min(9)..9).map(|c| q.column(c).into_owned()).collect()
+}
+
+/// An orthonormal basis of the matrices (as row-major 9-vectors) that
+/// satisfy `x2ᵀ M x1 = 0` for the correspondences given (fewer than 9).
+pub(crate) fn epipolar_null_space(x1: &[Point], x2: &[Point]) -> Vec<SVector<f64, 9>> {
+    let equations: Vec<[f64; 9]> = x1.iter().zip(x2).map(|(p, q)| epipolar_equation(p, q)).collect();
+    orthogonal_complement(&equations)
 }
 
 /// The one to three fundamental matrices through exactly 7
@@ -94,7 +102,7 @@ pub fn fundamental_7point(x1: &[Point], x2: &[Point]) -> Vec<Matrix3<f64>> {
             ([p.x, p.y], [q.x, q.y])
         })
         .unzip();
-    let Some(basis) = epipolar_null_space(&normalised.0, &normalised.1, 2) else { return Vec::new() };
+    let basis = epipolar_null_space(&normalised.0, &normalised.1);
     let f1 = Matrix3::from_row_slice(basis[0].as_slice());
     let f2 = Matrix3::from_row_slice(basis[1].as_slice());
     // det(a F1 + (1 - a) F2) = c3 a^3 + c2 a^2 + c1 a + c0, found by sampling
@@ -173,7 +181,8 @@ pub fn homography_4point(x1: &[Point], x2: &[Point]) -> Option<Matrix3<f64>> {
         rows.push([-p.x, -p.y, -1.0, 0.0, 0.0, 0.0, q.x * p.x, q.x * p.y, q.x]);
         rows.push([0.0, 0.0, 0.0, -p.x, -p.y, -1.0, q.y * p.x, q.y * p.y, q.y]);
     }
-    let hn = Matrix3::from_row_slice(null_vector(&rows).as_slice());
+    let null = if rows.len() == 8 { orthogonal_complement(&rows)[0] } else { null_vector(&rows) };
+    let hn = Matrix3::from_row_slice(null.as_slice());
     let h = t2.try_inverse()? * hn * t1;
     let scale = h[(2, 2)];
     (scale.abs() > 1e-12 && h.iter().all(|v| v.is_finite())).then(|| h / scale)

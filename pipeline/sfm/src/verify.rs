@@ -206,13 +206,24 @@ pub fn verify_pair(
     let b: Vec<Point> = matches.iter().map(|&(_, j)| x2[j as usize]).collect();
     let na: Vec<Point> = a.iter().map(|x| normalised(k1, x)).collect();
     let nb: Vec<Point> = b.iter().map(|x| normalised(k2, x)).collect();
-    let ransac = RansacOptions { max_error: options.max_error, seed, ..RansacOptions::default() };
+    // E and F matter from the fewest inliers that verify the pair, H from
+    // the share of those that would call it planar: searching longer for
+    // models with fewer inliers cannot change the outcome.
+    let fewest = options.min_inliers.max((options.min_inlier_ratio * matches.len() as f64).ceil() as usize);
+    let fewest_ratio = fewest as f64 / matches.len() as f64;
+    let ransac = RansacOptions {
+        max_error: options.max_error,
+        seed,
+        min_inlier_ratio: fewest_ratio,
+        ..RansacOptions::default()
+    };
+    let planar_ransac = RansacOptions { min_inlier_ratio: options.max_h_ratio * fewest_ratio, ..ransac };
     let pixels = Correspondences { x1: &a, x2: &b };
     let essential =
         EssentialEstimator { points: Correspondences { x1: &na, x2: &nb }, focal: (k1.focal + k2.focal) / 2.0 };
     let e = msac(&essential, &ransac);
     let f = msac(&FundamentalEstimator(pixels), &ransac)?;
-    let h = msac(&HomographyEstimator(pixels), &ransac);
+    let h = msac(&HomographyEstimator(pixels), &planar_ransac);
     let count = |estimate: &Option<Estimate<Matrix3<f64>>>| estimate.as_ref().map_or(0, |e| e.inlier_count);
     let (e_count, f_count, h_count) = (count(&e), f.inlier_count, count(&h));
     // A model explaining only a small share of the matches fits
