@@ -2,7 +2,7 @@
 //! their error, outliers by the threshold); every new best model is
 //! refitted to all its inliers until that stops helping (the local
 //! optimisation of LO-RANSAC), and the number of iterations adapts to the
-//! inlier ratio found.
+//! inlier ratio found, bounded by the smallest ratio of use to the caller.
 
 /// A model family that minimal samples can be fitted to.
 pub trait Estimator {
