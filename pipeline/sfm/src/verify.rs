@@ -228,7 +228,7 @@ pub fn verify_pair(
     let (e_count, f_count, h_count) = (count(&e), f.inlier_count, count(&h));
     // A model explaining only a small share of the matches fits
     // repeated structure or chance, not the scene.
-    let enough = |n: usize| n >= options.min_inliers && n as f64 >= options.min_inlier_ratio * matches.len() as f64;
+    let enough = |n: usize| n >= fewest;
     let h_matrix = h.as_ref().map_or_else(Matrix3::identity, |h| h.model);
     let k1m = k1.matrix();
     let k2m = k2.matrix();
