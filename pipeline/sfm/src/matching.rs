@@ -134,6 +134,55 @@ impl Bests {
     }
 }
 
+/// Integer bounds on the products of a row or column: a product at or
+/// below its row's bound cannot beat the row's second best, one at or
+/// below its column's bound cannot beat the column's best, whatever the
+/// other descriptor's norm. Comparing integers passes over most products
+/// without scaling them.
+struct Bounds {
+    rows: Vec<i32>,
+    columns: Vec<i32>,
+    /// The largest inverse norm of the rows' set and of the columns'.
+    largest: (f32, f32),
+}
+
+/// The largest product `p` with `p * inverse_norm * largest_other <=
+/// value`, less one for rounding (every product passes if `value` is not
+/// positive; none does for a padding descriptor, whose norm is NaN).
+fn product_bound(value: f32, inverse_norm: f32, largest_other: f32) -> i32 {
+    if value <= 0.0 {
+        return -1;
+    }
+    let bound = f64::from(value) / (f64::from(inverse_norm) * f64::from(largest_other));
+    if bound.is_nan() { i32::MAX } else { bound.floor().min(f64::from(i32::MAX)) as i32 - 1 }
+}
+
+/// The largest inverse norm of a set's descriptors (padding excluded).
+fn largest_inverse_norm(d: &UnitDescriptors) -> f32 {
+    d.inverse_norms.iter().copied().filter(|v| !v.is_nan()).fold(0.0, f32::max)
+}
+
+impl Bounds {
+    /// The bounds of every row of `a` and column of `b` under `bests`.
+    fn new(a: &UnitDescriptors, b: &UnitDescriptors, bests: &Bests) -> Bounds {
+        let (largest_a, largest_b) = (largest_inverse_norm(a), largest_inverse_norm(b));
+        let rows = (0..a.len()).map(|i| product_bound(bests.rows[i].1, a.inverse_norms[i], largest_b)).collect();
+        let columns = bests
+            .column_best
+            .iter()
+            .zip(&b.inverse_norms)
+            .map(|(&best, &norm)| product_bound(best, norm, largest_a))
+            .collect();
+        Bounds { rows, columns, largest: (largest_a, largest_b) }
+    }
+
+    /// The bounds of row `i` and column `j` after their bests changed.
+    fn update(&mut self, i: usize, j: usize, a: &UnitDescriptors, b: &UnitDescriptors, bests: &Bests) {
+        self.rows[i] = product_bound(bests.rows[i].1, a.inverse_norms[i], self.largest.1);
+        self.columns[j] = product_bound(bests.column_best[j], b.inverse_norms[j], self.largest.0);
+    }
+}
+
 /// Matches from `a` to `b`: every pair compared.
 pub fn match_descriptors(a: &UnitDescriptors, b: &UnitDescriptors, options: &MatchOptions) -> Vec<Match> {
     let (na, nb) = (a.len(), b.len());
@@ -141,23 +190,26 @@ pub fn match_descriptors(a: &UnitDescriptors, b: &UnitDescriptors, options: &Mat
         return Vec::new();
     }
     let mut bests = Bests::new(na, nb.next_multiple_of(TILE_COLUMNS), options);
+    let mut bounds = Bounds::new(a, b, &bests);
     a.set.for_each_tile(&b.set, |first_row, first_column, tile| {
-        let column_norms = &b.inverse_norms[first_column..][..TILE_COLUMNS];
         for (i, products) in (first_row..na).zip(tile) {
-            let mut dots = [0.0f32; TILE_COLUMNS];
-            for ((d, &p), &n) in dots.iter_mut().zip(products).zip(column_norms) {
-                *d = p as f32 * n * a.inverse_norms[i];
-            }
             // Most products beat neither the row's second best nor their
-            // column's best: one vectorised test passes them over.
-            let second = bests.rows[i].1;
-            let column_best = &bests.column_best[first_column..][..TILE_COLUMNS];
-            let any = dots.iter().zip(column_best).fold(false, |any, (&d, &c)| any | (d > second) | (d > c));
-            if any {
-                for (k, &d) in dots.iter().enumerate() {
-                    if d > bests.rows[i].1 || d > bests.column_best[first_column + k] {
-                        bests.record(i, first_column + k, d);
-                    }
+            // column's best: vectorised integer tests pass them over, and
+            // only the columns left are looked at.
+            let row_bound = bounds.rows[i];
+            let column_bounds = &bounds.columns[first_column..][..TILE_COLUMNS];
+            let mut left = products
+                .iter()
+                .zip(column_bounds)
+                .enumerate()
+                .fold(0u32, |left, (k, (&p, &c))| left | (u32::from((p > row_bound) | (p > c)) << k));
+            while left != 0 {
+                let j = first_column + left.trailing_zeros() as usize;
+                left &= left - 1;
+                let d = products[j - first_column] as f32 * b.inverse_norms[j] * a.inverse_norms[i];
+                if d > bests.rows[i].1 || d > bests.column_best[j] {
+                    bests.record(i, j, d);
+                    bounds.update(i, j, a, b, &bests);
                 }
             }
         }
@@ -232,6 +284,57 @@ mod tests {
         let matches = match_descriptors(&UnitDescriptors::new(&a), &UnitDescriptors::new(&b), &Default::default());
         assert_eq!(matches.len(), 1000);
         assert!(matches.iter().all(|&(i, j)| j as usize == 999 - i as usize));
+    }
+
+    #[test]
+    fn a_product_at_its_bound_is_never_above_the_value_and_a_few_more_are() {
+        let mut state = 7u64;
+        let mut uniform = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        };
+        for _ in 0..10_000 {
+            // Norms of byte descriptors (about 512 for RootSIFT), values of
+            // unit products.
+            let (norm, largest_other) = (1.0 / (300.0 + 400.0 * uniform()), 1.0 / (300.0 + 300.0 * uniform()));
+            let value = 0.05 + 0.95 * uniform();
+            let bound = product_bound(value, norm, largest_other);
+            // As the matcher scales a product, with the other norm at most
+            // the largest.
+            let scaled = |p: i32, other: f32| p as f32 * other * norm;
+            assert!(scaled(bound, largest_other) <= value && scaled(bound, 0.9 * largest_other) <= value);
+            assert!(scaled(bound + 3, largest_other) > value, "a bound {bound} too low for {value}");
+        }
+        assert_eq!(product_bound(0.5, f32::NAN, 0.002), i32::MAX, "padding never passes");
+        assert_eq!(product_bound(-0.2, 0.002, 0.002), -1, "every product passes a negative value");
+    }
+
+    #[test]
+    fn the_integer_bounds_pass_over_no_match_of_the_full_float_search() {
+        // Unrelated descriptors of unequal norms (RootSIFT bytes are not
+        // all of one length) and a ratio close to 1: which pairs pass
+        // depends on the exact best and second-best products.
+        let a = random_features(200, 4);
+        let mut b = random_features(300, 5);
+        for (k, v) in b.descriptors.iter_mut().enumerate() {
+            if (k / DESCRIPTOR_LEN).is_multiple_of(3) {
+                *v = (f32::from(*v) * 0.6) as u8;
+            }
+        }
+        let (ua, ub) = (UnitDescriptors::new(&a), UnitDescriptors::new(&b));
+        let options = MatchOptions { max_ratio: 0.99, max_distance: 1.0, cross_check: true };
+        let mut bests = Bests::new(ua.len(), ub.len(), &options);
+        for i in 0..ua.len() {
+            for j in 0..ub.len() {
+                let d = ua.dot(i, &ub, j);
+                if d > bests.rows[i].1 || d > bests.column_best[j] {
+                    bests.record(i, j, d);
+                }
+            }
+        }
+        let expected = bests.select(&options);
+        assert!(expected.len() > 20 && expected.len() < 150, "{}", expected.len());
+        assert_eq!(match_descriptors(&ua, &ub, &options), expected);
     }
 
     #[test]
