@@ -5,13 +5,47 @@ use nalgebra::Vector3;
 
 use crate::twoview::Point;
 
-/// Keypoint indices bucketed by square cells.
+/// Keypoint indices bucketed by square cells, stored twice so that a run
+/// of cells along a row or along a column is one slice: cells in row-major
+/// order, and again in column-major order.
 #[derive(Debug, Clone)]
 pub struct Grid {
     cell: f64,
     columns: usize,
     rows: usize,
-    cells: Vec<Vec<usize>>,
+    row_major: Buckets,
+    column_major: Buckets,
+}
+
+/// The point indices of every cell, cell after cell: those of cell `c` are
+/// `indices[starts[c]..starts[c + 1]]`, in increasing order.
+#[derive(Debug, Clone)]
+struct Buckets {
+    indices: Vec<usize>,
+    starts: Vec<usize>,
+}
+
+impl Buckets {
+    /// Buckets for points in cells `cells` (one index per point, below `count`).
+    fn new(cells: &[usize], count: usize) -> Buckets {
+        let mut starts = vec![0usize; count + 1];
+        cells.iter().for_each(|&c| starts[c + 1] += 1);
+        for c in 0..count {
+            starts[c + 1] += starts[c];
+        }
+        let mut next = starts.clone();
+        let mut indices = vec![0usize; cells.len()];
+        for (i, &c) in cells.iter().enumerate() {
+            indices[next[c]] = i;
+            next[c] += 1;
+        }
+        Buckets { indices, starts }
+    }
+
+    /// The points of cells `first..=last`.
+    fn cells(&self, first: usize, last: usize) -> &[usize] {
+        &self.indices[self.starts[first]..self.starts[last + 1]]
+    }
 }
 
 impl Grid {
@@ -19,12 +53,21 @@ impl Grid {
     pub fn new(points: &[Point], cell: f64) -> Grid {
         let (max_x, max_y) = points.iter().fold((0.0f64, 0.0f64), |(x, y), p| (x.max(p[0]), y.max(p[1])));
         let (columns, rows) = ((max_x / cell) as usize + 1, (max_y / cell) as usize + 1);
-        let mut cells = vec![Vec::new(); columns * rows];
-        for (i, p) in points.iter().enumerate() {
-            let (c, r) = ((p[0].max(0.0) / cell) as usize, (p[1].max(0.0) / cell) as usize);
-            cells[r.min(rows - 1) * columns + c.min(columns - 1)].push(i);
+        let (column_of, row_of): (Vec<usize>, Vec<usize>) = points
+            .iter()
+            .map(|p| {
+                (((p[0].max(0.0) / cell) as usize).min(columns - 1), ((p[1].max(0.0) / cell) as usize).min(rows - 1))
+            })
+            .unzip();
+        let by_row: Vec<usize> = column_of.iter().zip(&row_of).map(|(&c, &r)| r * columns + c).collect();
+        let by_column: Vec<usize> = column_of.iter().zip(&row_of).map(|(&c, &r)| c * rows + r).collect();
+        Grid {
+            cell,
+            columns,
+            rows,
+            row_major: Buckets::new(&by_row, columns * rows),
+            column_major: Buckets::new(&by_column, columns * rows),
         }
-        Grid { cell, columns, rows, cells }
     }
 
     /// The cell index range covering `[low, high]` pixels along an axis of
@@ -47,9 +90,7 @@ impl Grid {
             return;
         };
         for r in r0..=r1 {
-            for c in c0..=c1 {
-                out.extend_from_slice(&self.cells[r * self.columns + c]);
-            }
+            out.extend_from_slice(self.row_major.cells(r * self.columns + c0, r * self.columns + c1));
         }
     }
 
@@ -70,10 +111,13 @@ impl Grid {
             let at = |t: f64| -(along * t + l.z) / across;
             let (low, high) = (at(start).min(at(end)) - width, at(start).max(at(end)) + width);
             let Some((b0, b1)) = self.span(low, high, count_across) else { continue };
-            for b in b0..=b1 {
-                let (c, r) = if mostly_horizontal { (a, b) } else { (b, a) };
-                out.extend_from_slice(&self.cells[r * self.columns + c]);
-            }
+            // Column `a`'s cells `b0..=b1`, or row `a`'s: one slice.
+            let (buckets, first) = if mostly_horizontal {
+                (&self.column_major, a * self.rows)
+            } else {
+                (&self.row_major, a * self.columns)
+            };
+            out.extend_from_slice(buckets.cells(first + b0, first + b1));
         }
     }
 }
