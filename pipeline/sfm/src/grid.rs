@@ -101,23 +101,38 @@ impl Grid {
         if norm < 1e-300 {
             return;
         }
-        // Walk along the axis the line follows most, one cell at a time.
+        // Along `t` and across `s`, the line is `along t + across s + l.z =
+        // 0` with |across| >= |along|, and the band `|along t + across s +
+        // l.z| <= width`. It crosses few lines of cells across the line,
+        // each over a run of cells along it: one slice per line of cells
+        // (a row when the line is mostly horizontal, else a column).
         let mostly_horizontal = l.y.abs() >= l.x.abs();
-        let (along, across, count_along, count_across) =
-            if mostly_horizontal { (l.x, l.y, self.columns, self.rows) } else { (l.y, l.x, self.rows, self.columns) };
-        let width = half_width * norm / across.abs();
-        for a in 0..count_along {
-            let (start, end) = (a as f64 * self.cell, (a + 1) as f64 * self.cell);
-            let at = |t: f64| -(along * t + l.z) / across;
-            let (low, high) = (at(start).min(at(end)) - width, at(start).max(at(end)) + width);
-            let Some((b0, b1)) = self.span(low, high, count_across) else { continue };
-            // Column `a`'s cells `b0..=b1`, or row `a`'s: one slice.
-            let (buckets, first) = if mostly_horizontal {
-                (&self.column_major, a * self.rows)
+        let (along, across, count_along, count_across, buckets) = if mostly_horizontal {
+            (l.x, l.y, self.columns, self.rows, &self.row_major)
+        } else {
+            (l.y, l.x, self.rows, self.columns, &self.column_major)
+        };
+        let width = half_width * norm;
+        let s_at = |t: f64| -(along * t + l.z) / across;
+        let (first, last) = (s_at(0.0), s_at(count_along as f64 * self.cell));
+        let slack = width / across.abs();
+        let Some((b0, b1)) = self.span(first.min(last) - slack, first.max(last) + slack, count_across) else { return };
+        for b in b0..=b1 {
+            // The band's run along this line of cells: its ends are where
+            // the band's edges cross the cells' two sides.
+            let run = if along.abs() < 1e-12 * norm {
+                Some((0, count_along - 1))
             } else {
-                (&self.row_major, a * self.columns)
+                let t_at = |s: f64, edge: f64| (edge - across * s - l.z) / along;
+                let (s0, s1) = (b as f64 * self.cell, (b + 1) as f64 * self.cell);
+                let ends = [t_at(s0, -width), t_at(s0, width), t_at(s1, -width), t_at(s1, width)];
+                let low = ends.iter().copied().fold(f64::INFINITY, f64::min);
+                let high = ends.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                self.span(low, high, count_along)
             };
-            out.extend_from_slice(buckets.cells(first + b0, first + b1));
+            if let Some((a0, a1)) = run {
+                out.extend_from_slice(buckets.cells(b * count_along + a0, b * count_along + a1));
+            }
         }
     }
 }
