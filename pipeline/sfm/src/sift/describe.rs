@@ -7,6 +7,7 @@ use std::f32::consts::TAU;
 use std::ops::RangeInclusive;
 
 use super::plane::Plane;
+use super::wide::widest;
 
 /// Orientation histogram bins.
 const ORIENTATION_BINS: usize = 36;
@@ -86,43 +87,13 @@ impl RowGradients {
     /// once (the loop vectorises, with the widest vectors the processor
     /// has; the histograms' scattered adds then run over the results).
     fn fill(&mut self, plane: &Plane, y: usize, columns: RangeInclusive<usize>) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx512f") {
-                // SAFETY: the processor has AVX-512 F.
-                return unsafe { self.fill_avx512(plane, y, columns) };
-            }
-            if is_x86_feature_detected!("avx2") {
-                // SAFETY: the processor has AVX2.
-                return unsafe { self.fill_avx2(plane, y, columns) };
-            }
-        }
-        self.fill_with(plane, y, columns);
+        widest(
+            #[inline(always)]
+            || self.fill_with(plane, y, columns),
+        );
     }
 
-    /// [`RowGradients::fill`] compiled for AVX-512 (16 pixels at a time).
-    ///
-    /// # Safety
-    /// Needs AVX-512 F.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn fill_avx512(&mut self, plane: &Plane, y: usize, columns: RangeInclusive<usize>) {
-        self.fill_with(plane, y, columns);
-    }
-
-    /// [`RowGradients::fill`] compiled for AVX2 (8 pixels at a time).
-    ///
-    /// # Safety
-    /// Needs AVX2.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn fill_avx2(&mut self, plane: &Plane, y: usize, columns: RangeInclusive<usize>) {
-        self.fill_with(plane, y, columns);
-    }
-
-    /// The body of [`RowGradients::fill`], inlined into each version. The
-    /// same operations in the same order whatever the vector width, so
-    /// the same values.
+    /// The body of [`RowGradients::fill`], inlined into each version.
     #[inline(always)]
     fn fill_with(&mut self, plane: &Plane, y: usize, columns: RangeInclusive<usize>) {
         let (above, row, below) = (plane.row(y - 1), plane.row(y), plane.row(y + 1));

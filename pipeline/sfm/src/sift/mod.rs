@@ -6,6 +6,7 @@
 pub mod describe;
 pub mod detect;
 pub mod plane;
+mod wide;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -3,6 +3,8 @@
 
 use rayon::prelude::*;
 
+use super::wide::widest;
+
 /// A grey image, row-major, values in 0..1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plane {
@@ -101,21 +103,38 @@ pub fn blur(src: &Plane, sigma: f32) -> Plane {
             padded[..radius].fill(row[0]);
             padded[radius + width..].fill(row[width - 1]);
             out.fill(0.0);
-            for (i, &k) in kernel.iter().enumerate() {
-                for (o, &p) in out.iter_mut().zip(&padded[i..i + width]) {
-                    *o += k * p;
-                }
-            }
+            widest(
+                #[inline(always)]
+                || {
+                    for (i, &k) in kernel.iter().enumerate() {
+                        for (o, &p) in out.iter_mut().zip(&padded[i..i + width]) {
+                            *o += k * p;
+                        }
+                    }
+                },
+            );
         },
     );
     let mut out = Plane::new(width, height);
     out.data.par_chunks_mut(width).enumerate().for_each(|(y, out)| {
-        for (i, &k) in kernel.iter().enumerate() {
-            let source_y = (y + i).saturating_sub(radius).min(height - 1);
-            for (o, &p) in out.iter_mut().zip(horizontal.row(source_y)) {
-                *o += k * p;
-            }
-        }
+        let source = |i: usize| horizontal.row((y + i).saturating_sub(radius).min(height - 1));
+        // The first term is stored, not added: a fresh page of zeros is
+        // then written before it is read, one page fault instead of two
+        // (the second, copying the shared zero page, interrupts every
+        // core to flush its mapping).
+        widest(
+            #[inline(always)]
+            || {
+                for (o, &p) in out.iter_mut().zip(source(0)) {
+                    *o = kernel[0] * p;
+                }
+                for (i, &k) in kernel.iter().enumerate().skip(1) {
+                    for (o, &p) in out.iter_mut().zip(source(i)) {
+                        *o += k * p;
+                    }
+                }
+            },
+        );
     });
     out
 }
