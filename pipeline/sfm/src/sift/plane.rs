@@ -88,6 +88,27 @@ pub fn gaussian_kernel(sigma: f32) -> Vec<f32> {
     kernel.into_iter().map(|k| k / sum).collect()
 }
 
+/// `out = Σ kernel[i] · source(i)`, each source a row as long as `out`,
+/// compiled for the widest vectors the processor has. The first term is
+/// stored, not added to zeros: a fresh page is then written before it is
+/// read, one page fault instead of two (the second, copying the shared
+/// zero page, interrupts every core to flush its mapping).
+fn weighted_sum<'a>(out: &mut [f32], kernel: &[f32], source: impl Fn(usize) -> &'a [f32]) {
+    widest(
+        #[inline(always)]
+        || {
+            for (o, &p) in out.iter_mut().zip(source(0)) {
+                *o = kernel[0] * p;
+            }
+            for (i, &k) in kernel.iter().enumerate().skip(1) {
+                for (o, &p) in out.iter_mut().zip(source(i)) {
+                    *o += k * p;
+                }
+            }
+        },
+    );
+}
+
 /// Gaussian blur with edges clamped, horizontal then vertical, rows in
 /// parallel; the inner loops run over whole rows so they vectorise.
 pub fn blur(src: &Plane, sigma: f32) -> Plane {
@@ -102,38 +123,21 @@ pub fn blur(src: &Plane, sigma: f32) -> Plane {
             padded[radius..radius + width].copy_from_slice(row);
             padded[..radius].fill(row[0]);
             padded[radius + width..].fill(row[width - 1]);
-            out.fill(0.0);
-            widest(
+            weighted_sum(
+                out,
+                &kernel,
                 #[inline(always)]
-                || {
-                    for (i, &k) in kernel.iter().enumerate() {
-                        for (o, &p) in out.iter_mut().zip(&padded[i..i + width]) {
-                            *o += k * p;
-                        }
-                    }
-                },
+                |i| &padded[i..i + width],
             );
         },
     );
     let mut out = Plane::new(width, height);
     out.data.par_chunks_mut(width).enumerate().for_each(|(y, out)| {
-        let source = |i: usize| horizontal.row((y + i).saturating_sub(radius).min(height - 1));
-        // The first term is stored, not added: a fresh page of zeros is
-        // then written before it is read, one page fault instead of two
-        // (the second, copying the shared zero page, interrupts every
-        // core to flush its mapping).
-        widest(
+        weighted_sum(
+            out,
+            &kernel,
             #[inline(always)]
-            || {
-                for (o, &p) in out.iter_mut().zip(source(0)) {
-                    *o = kernel[0] * p;
-                }
-                for (i, &k) in kernel.iter().enumerate().skip(1) {
-                    for (o, &p) in out.iter_mut().zip(source(i)) {
-                        *o += k * p;
-                    }
-                }
-            },
+            |i| horizontal.row((y + i).saturating_sub(radius).min(height - 1)),
         );
     });
     out
