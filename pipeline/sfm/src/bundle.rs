@@ -268,17 +268,26 @@ fn project(camera: &BaCamera, image: &BaImage, point: &Vector3<f64>) -> Option<P
     Some(Projected { p, rotated, u, v, r2, d, pixel })
 }
 
-/// Linearises one observation; `None` if the point is behind the camera.
-fn linearise(camera: &BaCamera, image: &BaImage, point: &Vector3<f64>, xy: &[f64; 2]) -> Option<Linearised> {
-    let Projected { p, rotated, u, v, r2, d, pixel } = project(camera, image, point)?;
-    let residual = pixel - Vector2::new(xy[0], xy[1]);
+/// The derivative of the pixel with respect to the point in the camera
+/// frame, `d(pixel)/d(p)`, at `projected`.
+fn pixel_jacobian(camera: &BaCamera, projected: &Projected) -> Matrix2x3<f64> {
+    let Projected { p, u, v, r2, d, .. } = *projected;
     // d(pixel)/d(u, v).
     let dd = 2.0 * (camera.k1 + 2.0 * camera.k2 * r2);
     let f = camera.focal;
     let d_uv = nalgebra::Matrix2::new(f * (d + u * u * dd), f * u * v * dd, f * u * v * dd, f * (d + v * v * dd));
     // d(u, v)/d(p).
     let d_p = Matrix2x3::new(1.0 / p.z, 0.0, -p.x / (p.z * p.z), 0.0, 1.0 / p.z, -p.y / (p.z * p.z));
-    let d_pixel_d_p = d_uv * d_p;
+    d_uv * d_p
+}
+
+/// Linearises one observation; `None` if the point is behind the camera.
+fn linearise(camera: &BaCamera, image: &BaImage, point: &Vector3<f64>, xy: &[f64; 2]) -> Option<Linearised> {
+    let projected = project(camera, image, point)?;
+    let d_pixel_d_p = pixel_jacobian(camera, &projected);
+    let Projected { rotated, u, v, r2, d, pixel, .. } = projected;
+    let residual = pixel - Vector2::new(xy[0], xy[1]);
+    let f = camera.focal;
     // p = exp([ω]ₓ) R X + t: dp/dω = -[R X]ₓ, dp/dt = I, dp/dX = R.
     let skew = -crate::pose::skew(&rotated);
     let mut d_pose = SMatrix::<f64, 2, 6>::zeros();
@@ -362,6 +371,16 @@ fn scatter(blocks: &[(usize, usize)], local: &SVector<f64, LOCAL>, y: &mut [f64]
 fn add_vectors(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
     a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
     a
+}
+
+/// Asks for the cache line at `p` ahead of its use.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it does not fault on any address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -639,7 +658,14 @@ impl Linearisation {
         let (at, row0) = (pattern.blocks[k].0, pattern.bounds[k]);
         let u = &self.u_poses[at * POSE..(at + POSE) * POSE];
         rows.add_block(row0, row0, POSE, POSE, |r, c| u[r * POSE + c]);
-        for &j in &pattern.points[k] {
+        let points = &pattern.points[k];
+        for (n, &j) in points.iter().enumerate() {
+            if let Some(&ahead) = points.get(n + 16) {
+                prefetch(&self.points[ahead]);
+            }
+            if let Some(&ahead) = points.get(n + 8) {
+                prefetch(self.points[ahead].pose_factors.as_ptr());
+            }
             let terms = &self.points[j];
             let factors = &terms.pose_factors;
             let own_index = factors.partition_point(|f| pattern.column(f.at) < row0);
@@ -911,8 +937,8 @@ fn adjust_each_point(problem: &mut Problem, by_point: &[Vec<usize>], options: &B
         .enumerate()
         .map(|(j, ks)| {
             let mut point = estimate.points[j];
-            let (initial, _) = cost_at(&point, ks);
-            let (mut current, mut lambda, mut iterations) = (initial, 1e-4, 0);
+            let (initial, initial_squared) = cost_at(&point, ks);
+            let (mut current, mut squared, mut lambda, mut iterations) = (initial, initial_squared, 1e-4, 0);
             for _ in 0..options.max_iterations {
                 iterations += 1;
                 let mut v = Matrix3::zeros();
@@ -920,9 +946,12 @@ fn adjust_each_point(problem: &mut Problem, by_point: &[Vec<usize>], options: &B
                 for &k in ks {
                     let o = &estimate.observations[k];
                     let image = &estimate.images[o.image];
-                    let Some(l) = linearise(&estimate.cameras[image.camera], image, &point, &o.xy) else { continue };
-                    let root = robust(l.residual.norm_squared(), huber).0.sqrt() * o.weight;
-                    let (jp, residual) = (l.d_point * root, l.residual * root);
+                    let camera = &estimate.cameras[image.camera];
+                    let Some(projected) = project(camera, image, &point) else { continue };
+                    let error = projected.pixel - Vector2::new(o.xy[0], o.xy[1]);
+                    let root = robust(error.norm_squared(), huber).0.sqrt() * o.weight;
+                    let d_point = pixel_jacobian(camera, &projected) * image.rotation.matrix();
+                    let (jp, residual) = (d_point * root, error * root);
                     v += jp.transpose() * jp;
                     gradient += jp.transpose() * residual;
                 }
@@ -931,16 +960,15 @@ fn adjust_each_point(problem: &mut Problem, by_point: &[Vec<usize>], options: &B
                 }
                 let Some(inverse) = v.try_inverse() else { break };
                 let candidate = point - inverse * gradient;
-                let (new_cost, _) = cost_at(&candidate, ks);
+                let (new_cost, new_squared) = cost_at(&candidate, ks);
                 let verdict = judge(&mut lambda, current, new_cost, options.tolerance);
                 if verdict.keep {
-                    (point, current) = (candidate, new_cost);
+                    (point, current, squared) = (candidate, new_cost, new_squared);
                 }
                 if verdict.stop {
                     break;
                 }
             }
-            let (_, squared) = cost_at(&point, ks);
             (point, iterations, initial, current, squared)
         })
         .collect();
