@@ -373,7 +373,8 @@ fn add_vectors(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
     a
 }
 
-/// Asks for the cache line at `p` ahead of its use.
+/// Asks for the cache line at `p` ahead of its use (x86-64; elsewhere
+/// the processor's own prefetching is left to it).
 #[inline(always)]
 fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
@@ -381,6 +382,8 @@ fn prefetch<T>(p: *const T) {
     unsafe {
         std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
