@@ -77,4 +77,13 @@ fn the_synthetic_site_reconstructs_to_its_truth() {
     assert!(tour["photos"].as_array().unwrap().iter().all(|p| !p["neighbours"].as_array().unwrap().is_empty()));
     let text = std::fs::read_to_string(model.join("coverage.txt")).unwrap();
     assert!(text.starts_with(&format!("Đã dựng {n} / {n} ảnh")), "{text}");
+    // Every camera lies where its (exact) GPS fix says: no photo is named
+    // as astray.
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(model.join("coverage.json")).unwrap()).unwrap();
+    for photo in report["photos"].as_array().unwrap() {
+        let offset = photo["gps_offset"].as_f64().unwrap();
+        assert!(offset < 0.5, "{} is {offset} m from its fix", photo["name"]);
+    }
+    assert!(!text.contains("GPS fix"), "{text}");
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::frontend::PairMatches;
 use crate::mapper::{Reconstruction, reprojection_error};
+use crate::orient::MAX_GPS_ERROR;
 use crate::twoview::Point;
 
 /// Fewest photos that must see a point for it to count as well covered.
@@ -78,6 +79,9 @@ pub struct PhotoCoverage {
     pub points: usize,
     /// Mean reprojection error of those observations (pixels).
     pub mean_error: Option<f64>,
+    /// How far (metres) the first model, in east-north-up metres, puts
+    /// the photo from its GPS fix.
+    pub gps_offset: Option<f64>,
     /// Why it joined no model.
     #[serde(flatten)]
     pub not_registered: Option<NotRegistered>,
@@ -215,17 +219,18 @@ fn weak_areas(model: &Reconstruction, names: &[String], east_north_up: bool) -> 
 }
 
 /// The report for photos `names` (with their `keypoints`), the verified
-/// `pairs` and the `models` found (largest first). `east_north_up` says
-/// whether the first model is in geographic metres (for compass
-/// directions).
+/// `pairs` and the `models` found (largest first). `gps_offsets` are the
+/// photos' distances from their GPS fixes when the first model is in
+/// geographic metres (all `None` when it is not).
 pub fn coverage(
     names: &[String],
     keypoints: &[Vec<Point>],
     camera_of: &[usize],
     pairs: &[PairMatches],
     models: &[Reconstruction],
-    east_north_up: bool,
+    gps_offsets: &[Option<f64>],
 ) -> Coverage {
+    let east_north_up = gps_offsets.iter().any(Option::is_some);
     let mut model_of = vec![None; names.len()];
     for (m, model) in models.iter().enumerate() {
         for (i, pose) in model.poses.iter().enumerate() {
@@ -269,6 +274,7 @@ pub fn coverage(
             model: model_of[i],
             points: per_photo[i].1,
             mean_error: (per_photo[i].1 > 0).then(|| per_photo[i].0 / per_photo[i].1 as f64),
+            gps_offset: gps_offsets.get(i).copied().flatten(),
             not_registered: model_of[i].is_none().then(|| reason(i, names, &model_of, pairs)),
         })
         .collect();
@@ -313,6 +319,18 @@ impl Coverage {
                 let [vi, en] = photo.not_registered.as_ref().expect("set for photos in no model").advice();
                 let _ = writeln!(s, "  {}\n    {vi}\n    {en}", photo.name);
             }
+        }
+        let astray: Vec<String> = self
+            .photos
+            .iter()
+            .filter_map(|p| Some(format!("{} ({:.0} m)", p.name, p.gps_offset.filter(|&d| d > MAX_GPS_ERROR)?)))
+            .collect();
+        if !astray.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nẢnh nằm xa vị trí GPS của nó hơn {MAX_GPS_ERROR} m / photos farther than {MAX_GPS_ERROR} m from their GPS fix: {}\n  GPS của ảnh sai, hoặc mô hình đã chồng các phần trông giống nhau (nhà giống nhau, hai chái đối xứng) lên nhau: xem vị trí các ảnh này trong cảnh 3D; nếu sai, chụp thêm ảnh nối các phần đó, có cả cảnh xung quanh.\n  Either their GPS was poor, or the model stacked look-alike parts of the site (like buildings, symmetric wings) on one another: check where these photos sit in the 3D view; if wrongly, add photos that link those parts, with their surroundings in frame.",
+                astray.join(", ")
+            );
         }
         if self.models.len() > 1 {
             let _ = writeln!(
@@ -376,6 +394,30 @@ mod tests {
         let lonely = [pair(0, 1, Some(500)), pair(1, 3, None)];
         assert_eq!(reason(3, &names, &model_of, &lonely), NotRegistered::TooFewMatches { best_inliers: 0 });
         assert!(NotRegistered::DegenerateGeometry.advice()[0].contains("chụp lại"));
+    }
+
+    #[test]
+    fn photos_far_from_their_gps_fix_are_named() {
+        let photo = |name: &str, gps_offset: Option<f64>| PhotoCoverage {
+            name: name.into(),
+            model: Some(0),
+            points: 100,
+            mean_error: Some(0.4),
+            gps_offset,
+            not_registered: None,
+        };
+        let mut report = Coverage {
+            photos_total: 3,
+            registered: 3,
+            models: Vec::new(),
+            photos: vec![photo("a.jpg", Some(2.5)), photo("b.jpg", Some(41.0)), photo("c.jpg", None)],
+            weak_areas: Vec::new(),
+        };
+        let text = report.to_text();
+        assert!(text.contains("b.jpg (41 m)") && !text.contains("a.jpg") && !text.contains("c.jpg"), "{text}");
+        assert!(text.contains("xem vị trí") && text.contains("check where these photos sit"));
+        report.photos[1].gps_offset = Some(7.9);
+        assert!(!report.to_text().contains("GPS fix"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::similarity::{Similarity, robust_similarity};
 
 /// Largest distance (metres) between a camera and its GPS fix for the
 /// fix to be trusted; phone GPS is often off by a few metres.
-const MAX_GPS_ERROR: f64 = 8.0;
+pub const MAX_GPS_ERROR: f64 = 8.0;
 
 /// The frame a model was put in.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,6 +113,23 @@ fn georeference(model: &Reconstruction, fixes: &[Option<(f64, f64, f64)>]) -> Op
     Some((similarity, frame))
 }
 
+impl Frame {
+    /// For each photo of `model` (already in this frame) with a GPS fix,
+    /// how far (metres) its camera lies from the fix; none in a levelled
+    /// frame.
+    pub fn gps_offsets(&self, model: &Reconstruction, fixes: &[Option<(f64, f64, f64)>]) -> Vec<Option<f64>> {
+        let Frame::EastNorthUp { latitude, longitude, altitude, .. } = *self else {
+            return vec![None; model.poses.len()];
+        };
+        (0..model.poses.len())
+            .map(|i| {
+                let fix = Vector3::from(geodetic_to_enu((latitude, longitude, altitude), (*fixes.get(i)?)?));
+                Some((model.centre(i)? - fix).norm())
+            })
+            .collect()
+    }
+}
+
 /// `model` in east-north-up metres when its GPS fixes allow, else levelled.
 pub fn orient(model: &Reconstruction, fixes: &[Option<(f64, f64, f64)>]) -> (Reconstruction, Frame) {
     let (similarity, frame) = georeference(model, fixes).unwrap_or_else(|| (levelling(model), Frame::Levelled));
@@ -204,6 +221,11 @@ mod tests {
             assert!((a - b).norm() < 0.3, "photo {i}: {a:?} vs {b:?}");
         }
         assert!((latitude - origin.0).abs() < 1e-4);
+        // The bad fix is told apart by its distance from its camera.
+        let offsets = frame.gps_offsets(&oriented, &fixes);
+        assert!((offsets[3].unwrap() - 33.2).abs() < 0.5, "{:?}", offsets[3]);
+        assert_eq!(offsets[5], None);
+        assert!(offsets.iter().enumerate().all(|(i, d)| i == 3 || d.is_none_or(|d| d < 0.3)), "{offsets:?}");
     }
 
     #[test]
@@ -220,5 +242,6 @@ mod tests {
             assert!((oriented.centre(i).unwrap().z).abs() < 1e-9);
         }
         assert!(up.normalize().z > 1.0 - 1e-12, "{up:?}");
+        assert_eq!(frame.gps_offsets(&oriented, &[None; 8]), vec![None; 8]);
     }
 }

@@ -47,8 +47,11 @@ pub fn sparse(
     let fixes = gps_fixes(photos);
     let (models, frames): (Vec<Reconstruction>, Vec<Frame>) = found.iter().map(|m| orient(m, &fixes)).unzip();
     let names: Vec<String> = photos.iter().map(|p| p.name.clone()).collect();
-    let east_north_up = matches!(frames.first(), Some(Frame::EastNorthUp { .. }));
+    let gps_offsets = match (models.first(), frames.first()) {
+        (Some(model), Some(frame)) => frame.gps_offsets(model, &fixes),
+        _ => vec![None; photos.len()],
+    };
     let keypoints: Vec<_> = features.iter().map(points).collect();
-    let coverage = coverage(&names, &keypoints, &front.camera_of, &front.pairs, &models, east_north_up);
+    let coverage = coverage(&names, &keypoints, &front.camera_of, &front.pairs, &models, &gps_offsets);
     Sparse { models, frames, coverage }
 }
