@@ -328,7 +328,7 @@ impl Coverage {
         if !astray.is_empty() {
             let _ = writeln!(
                 s,
-                "\nẢnh nằm xa vị trí GPS của nó hơn {MAX_GPS_ERROR} m / photos farther than {MAX_GPS_ERROR} m from their GPS fix: {}\n  GPS của ảnh sai, hoặc mô hình đã chồng các phần trông giống nhau (nhà giống nhau, hai chái đối xứng) lên nhau: xem vị trí các ảnh này trong cảnh 3D; nếu sai, chụp thêm ảnh nối các phần đó, có cả cảnh xung quanh.\n  Either their GPS was poor, or the model stacked look-alike parts of the site (like buildings, symmetric wings) on one another: check where these photos sit in the 3D view; if wrongly, add photos that link those parts, with their surroundings in frame.",
+                "\nẢnh nằm xa vị trí GPS của nó hơn {MAX_GPS_ERROR} m / photos farther than {MAX_GPS_ERROR} m from their GPS fix: {}\n  GPS của ảnh sai, hoặc mô hình đã chồng các phần trông giống nhau (nhà giống nhau, hai chái đối xứng) lên nhau: xem vị trí các ảnh này trong cảnh 3D; nếu sai, chụp thêm ảnh nối các phần đó, có cả cảnh xung quanh.\n  Either their GPS was poor, or the model stacked look-alike parts of the site (like buildings, symmetric wings) on one another: check where these photos sit in the 3D view; if they are misplaced, add photos that link those parts, with their surroundings in frame.",
                 astray.join(", ")
             );
         }
