@@ -6,11 +6,13 @@
 //! volunteer would use. Out come JPEGs with real EXIF (camera, focal
 //! length, capture time, GPS around Tân An) and the truth: a COLMAP text
 //! model of the cameras, the mesh as `.glb` and `.ply`, and the scene's
-//! extent. The same seed gives byte-identical files.
+//! extent. The same seed gives byte-identical files. A second layout, a
+//! lane along a rock garden, grows with its photos (`garden`).
 
 pub mod building;
 pub mod bvh;
 pub mod camera;
+pub mod garden;
 pub mod geo;
 pub mod noise;
 pub mod output;
@@ -19,4 +21,4 @@ pub mod render;
 pub mod scene;
 pub mod texture;
 
-pub use output::{SynthOptions, SynthReport, synthesize};
+pub use output::{Layout, SynthOptions, SynthReport, synthesize};

@@ -15,15 +15,30 @@ use serde::Serialize;
 use crate::building::site;
 use crate::bvh::Bvh;
 use crate::camera::Camera;
+use crate::garden::{garden, lane_walk};
 use crate::geo::{ORIGIN, enu_to_geodetic};
 use crate::noise::Rng;
 use crate::paths::{FOCAL_35MM, volunteer_walk};
 use crate::render::{Exposure, render};
 use crate::scene::Scene;
 
+/// Which site to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// The house, walked around: more photos are denser photos of it.
+    #[default]
+    House,
+    /// A lane along a rock garden, walked at a steady pace: more photos
+    /// cover a longer lane (`garden`).
+    Garden,
+}
+
 /// What to make.
 #[derive(Debug, Clone)]
 pub struct SynthOptions {
+    /// Which site.
+    pub layout: Layout,
     /// Number of photos.
     pub photos: usize,
     /// Photo width in pixels.
@@ -45,6 +60,7 @@ pub struct SynthOptions {
 impl Default for SynthOptions {
     fn default() -> SynthOptions {
         SynthOptions {
+            layout: Layout::House,
             photos: 24,
             width: 1600,
             height: 1067,
@@ -64,7 +80,7 @@ pub struct SynthReport {
     pub photos: Vec<String>,
     /// Triangles in the scene.
     pub triangles: usize,
-    /// Scene extent: the house and courtyard, without the ground plane.
+    /// Scene extent: the site without its ground.
     pub extent_min: [f64; 3],
     /// See `extent_min`.
     pub extent_max: [f64; 3],
@@ -77,10 +93,14 @@ const SENSOR_WIDTH_MM: f64 = 7.6;
 /// Writes `out_dir/photos/IMG_0001.jpg ...` and `out_dir/truth/` (see the
 /// crate documentation). Each folder appears whole.
 pub fn synthesize(out_dir: &Path, options: &SynthOptions, progress: &dyn Progress) -> Result<SynthReport> {
-    let scene = site();
-    let bvh = Bvh::build(&scene.triangles);
     let seed = options.seed as i64;
-    let mut cameras = volunteer_walk(options.photos, options.width, options.height, seed);
+    let (scene, mut cameras) = match options.layout {
+        Layout::House => (site(), volunteer_walk(options.photos, options.width, options.height, seed)),
+        Layout::Garden => {
+            (garden(options.photos, seed), lane_walk(options.photos, options.width, options.height, seed))
+        }
+    };
+    let bvh = Bvh::build(&scene.triangles);
     for camera in &mut cameras {
         (camera.k1, camera.k2) = options.distortion;
     }
@@ -206,6 +226,7 @@ fn write_truth(
         "frame": "x east, y north, z up (COLMAP cameras: world to camera, x right, y down, z forward)",
         "origin": { "latitude": ORIGIN.0, "longitude": ORIGIN.1, "altitude": ORIGIN.2 },
         "extent": { "min": min, "max": max, "diagonal": ((max[0]-min[0]).powi(2) + (max[1]-min[1]).powi(2) + (max[2]-min[2]).powi(2)).sqrt() },
+        "layout": options.layout,
         "photos": names.len(),
         "size": [options.width, options.height],
         "seed": options.seed,

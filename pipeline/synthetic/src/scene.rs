@@ -66,6 +66,25 @@ impl Scene {
         self
     }
 
+    /// A closed mesh of `faces` (indices into `vertices`, wound
+    /// counter-clockwise seen from outside), each face's texture projected
+    /// on the axis plane it most faces, so that neighbouring faces continue
+    /// one another's texture.
+    pub fn solid(&mut self, vertices: &[V3], faces: &[[usize; 3]], material: Material) -> &mut Self {
+        let object = self.object;
+        for &[a, b, c] in faces {
+            let p = [vertices[a], vertices[b], vertices[c]];
+            let n = (p[1] - p[0]).cross(&(p[2] - p[0]));
+            let uv = |q: &V3| match n.iamax() {
+                0 => [q.y, q.z],
+                1 => [q.x, q.z],
+                _ => [q.x, q.y],
+            };
+            self.triangles.push(Triangle { p, uv: p.each_ref().map(uv), material, object });
+        }
+        self
+    }
+
     /// An axis-aligned box without its bottom face. Each face's texture
     /// starts at its own offset, far from the others' (more than any face
     /// is long), so no two faces show the same stretch of texture: a

@@ -28,6 +28,8 @@ pub enum Material {
     Grass,
     /// Grey granite.
     Stone,
+    /// Weathered boulders: patches of light and dark, lichen, pits.
+    Boulder,
     /// Blue-and-white glazed ceramic.
     Ceramic,
     /// Foliage of the potted trees.
@@ -48,6 +50,7 @@ impl Material {
             Material::Gravel => [0.42, 0.38, 0.32],
             Material::Grass => [0.12, 0.2, 0.05],
             Material::Stone => [0.33, 0.33, 0.32],
+            Material::Boulder => [0.32, 0.3, 0.27],
             Material::Ceramic => [0.6, 0.65, 0.72],
             Material::Leaves => [0.06, 0.16, 0.04],
         }
@@ -93,6 +96,7 @@ pub fn albedo(material: Material, uv: [f64; 2], p: &Vector3<f64>, object: u32) -
         Material::Gravel => gravel(u, v),
         Material::Grass => grass(u, v),
         Material::Stone => stone(u, v),
+        Material::Boulder => boulder(u, v),
         Material::Ceramic => ceramic(u, v),
         Material::Leaves => leaves(u, v),
     };
@@ -310,6 +314,15 @@ fn stone(u: f64, v: f64) -> [f64; 3] {
     } else {
         base
     }
+}
+
+fn boulder(u: f64, v: f64) -> [f64; 3] {
+    // Marks of 10-50 cm, which a photo from the lane resolves: a granite
+    // speckle of millimetres would only be noise there.
+    let tone = mix([0.42, 0.39, 0.35], [0.2, 0.19, 0.18], fbm2(u * 1.7, v * 1.7, 4, 101));
+    let lichen = fbm2(u * 4.0 + 9.0, v * 4.0 - 2.0, 3, 102);
+    let tone = if lichen > 0.62 { mix(tone, [0.55, 0.52, 0.28], ((lichen - 0.62) * 8.0).min(1.0)) } else { tone };
+    blotch(u, v, tone)
 }
 
 fn ceramic(u: f64, v: f64) -> [f64; 3] {

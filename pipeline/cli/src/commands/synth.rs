@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use heritage_synthetic::{SynthOptions, synthesize};
+use heritage_synthetic::{Layout, SynthOptions, synthesize};
 
 use super::print_json;
 use crate::progress::Bars;
@@ -20,13 +20,21 @@ close-ups. Writes OUT_DIR/photos/IMG_0001.jpg... (JPEG with EXIF: camera,
 focal length, capture time, GPS around Tân An) and OUT_DIR/truth/ with
 the true cameras as a COLMAP text model (cameras.txt, images.txt,
 points3D.txt), the true surface as mesh.glb and mesh.ply, and scene.json
-(frame, units, extent). The same seed gives byte-identical files.";
+(frame, units, extent). The same seed gives byte-identical files.
+
+--layout garden renders another site instead: a lane along a rock garden,
+one photo every 0.6 m, so that more photos cover more ground rather than
+the same house more densely (bench/scaling.sh measures both).";
 
 /// Arguments of `heritage synth`.
 #[derive(Args, Debug)]
 pub struct SynthArgs {
     /// Folder to write into.
     out_dir: PathBuf,
+    /// Which site: the house (photos around it) or a rock garden (photos
+    /// along a lane as long as the photos need).
+    #[arg(long, default_value = "house", value_parser = parse_layout)]
+    layout: Layout,
     /// Number of photos.
     #[arg(long, default_value_t = 24)]
     photos: usize,
@@ -55,6 +63,14 @@ pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
+fn parse_layout(text: &str) -> Result<Layout, String> {
+    match text {
+        "house" => Ok(Layout::House),
+        "garden" => Ok(Layout::Garden),
+        _ => Err("the layouts are house and garden".into()),
+    }
+}
+
 fn parse_pair(text: &str) -> Result<(f64, f64), String> {
     let (a, b) = text.split_once(',').ok_or("give two numbers, K1,K2")?;
     let parse = |v: &str| v.trim().parse::<f64>().map_err(|_| format!("{v:?} is not a number"));
@@ -67,6 +83,7 @@ pub fn run(args: SynthArgs) -> Result<ExitCode> {
         bail!("--photos must be at least 1");
     }
     let options = SynthOptions {
+        layout: args.layout,
         photos: args.photos,
         width: args.size.0,
         height: args.size.1,
