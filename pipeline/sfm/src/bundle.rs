@@ -82,6 +82,8 @@ pub struct BaOptions {
     pub fixed_images: Vec<usize>,
     /// Stop when the cost falls by less than this share in an iteration.
     pub tolerance: f64,
+    /// Levenberg-Marquardt's first damping, as a share of the diagonal.
+    pub initial_damping: f64,
     /// How the reduced camera system is solved.
     pub solver: Solver,
 }
@@ -95,6 +97,7 @@ impl Default for BaOptions {
             refine_principal_point: false,
             fixed_images: vec![0],
             tolerance: 1e-4,
+            initial_damping: 1e-4,
             solver: Solver::Auto,
         }
     }
@@ -1017,7 +1020,7 @@ pub fn adjust(problem: &mut Problem, options: &BaOptions) -> BaReport {
         .filter(|p| options.solver == Solver::Direct || factoring_affordable(&p.first, problem.observations.len()));
     let (initial_cost, _) = cost(problem, &problem.observations, options.huber);
     let mut current = initial_cost;
-    let mut lambda = 1e-4;
+    let mut lambda = options.initial_damping;
     let mut iterations = 0;
     let mut linear = Linearisation::new(problem.points.len());
     for _ in 0..options.max_iterations {

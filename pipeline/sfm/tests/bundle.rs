@@ -211,3 +211,75 @@ fn with_every_camera_held_each_point_moves_to_its_own_optimum() {
     }
     assert_eq!(problem.images, truth.images);
 }
+
+/// Photos every 0.6 m along a lane, looking sideways at points 4-12 m
+/// away (each seen by the photos within a few metres), with noisy
+/// observations: `(optimum, start)`, where the start is the optimum with
+/// the lane bent (every pose turned and moved in proportion to the square
+/// of its distance along the lane, the points moved with the poses).
+fn bent_lane() -> (Problem, Problem) {
+    const PHOTOS: usize = 150;
+    let mut noise = Noise(11);
+    let camera = BaCamera { focal: 500.0, cx: 320.0, cy: 213.0, k1: 0.0, k2: 0.0 };
+    let (rotation, _) = look_at_origin(Vector3::new(0.0, -8.0, 0.0));
+    let images: Vec<BaImage> = (0..PHOTOS)
+        .map(|i| BaImage { rotation, translation: -(rotation * Vector3::new(i as f64 * 0.6, 0.0, 0.0)), camera: 0 })
+        .collect();
+    let points: Vec<Vector3<f64>> = (0..30 * PHOTOS)
+        .map(|_| {
+            Vector3::new(
+                -4.0 + (PHOTOS as f64 * 0.6 + 8.0) * (noise.next() + 0.5),
+                4.0 + 8.0 * (noise.next() + 0.5),
+                3.0 * noise.next(),
+            )
+        })
+        .collect();
+    let mut observations = Vec::new();
+    for (i, image) in images.iter().enumerate() {
+        for (j, p) in points.iter().enumerate() {
+            let [x, y] = project(&camera, image, p);
+            if (0.0..640.0).contains(&x) && (0.0..427.0).contains(&y) {
+                let xy = [x + 0.5 * noise.next(), y + 0.5 * noise.next()];
+                observations.push(Observation { image: i, point: j, xy, weight: 1.0 });
+            }
+        }
+    }
+    let mut optimum = Problem { cameras: vec![camera], images, points, observations };
+    let options = BaOptions { fixed_images: vec![0], refine_intrinsics: false, tolerance: 1e-14, ..Default::default() };
+    adjust(&mut optimum, &options);
+    let mut start = optimum.clone();
+    for (i, image) in start.images.iter_mut().enumerate() {
+        let s = (i as f64 / (PHOTOS - 1) as f64).powi(2) * 0.004;
+        let turn = Rotation3::new(Vector3::new(0.0, 0.0, s));
+        let centre = image.rotation.inverse() * -image.translation;
+        image.rotation *= turn.inverse();
+        image.translation = -(image.rotation * (turn * centre));
+    }
+    (optimum, start)
+}
+
+#[test]
+fn a_small_first_damping_takes_a_settled_lane_to_its_optimum() {
+    let (optimum, start) = bent_lane();
+    let options = |initial_damping| BaOptions {
+        fixed_images: vec![0],
+        refine_intrinsics: false,
+        initial_damping,
+        ..Default::default()
+    };
+    let floor = adjust(&mut optimum.clone(), &BaOptions { max_iterations: 1, ..options(1e-4) }).initial_cost;
+    let run = |damping| {
+        let mut problem = start.clone();
+        let report = adjust(&mut problem, &options(damping));
+        let last = problem.images.len() - 1;
+        let turn = rotation_error_deg(&problem.images[last].rotation, &optimum.images[last].rotation);
+        (report, turn)
+    };
+    let (settled, settled_turn) = run(1e-8);
+    let (damped, damped_turn) = run(1e-4);
+    eprintln!("floor {floor}, settled {settled:?} {settled_turn}, damped {damped:?} {damped_turn}");
+    assert!(settled.final_cost < floor * (1.0 + 1e-6), "{settled:?} against {floor}");
+    assert!(settled.iterations <= damped.iterations);
+    // The usual damping holds the bend back and stops short of the optimum.
+    assert!(settled_turn < 0.1 * damped_turn, "{settled_turn} deg against {damped_turn} deg");
+}
