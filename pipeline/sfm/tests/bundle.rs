@@ -277,9 +277,8 @@ fn a_small_first_damping_takes_a_settled_lane_to_its_optimum() {
     };
     let (settled, settled_turn) = run(1e-8);
     let (damped, damped_turn) = run(1e-4);
-    eprintln!("floor {floor}, settled {settled:?} {settled_turn}, damped {damped:?} {damped_turn}");
     assert!(settled.final_cost < floor * (1.0 + 1e-6), "{settled:?} against {floor}");
-    assert!(settled.iterations <= damped.iterations);
+    assert!(settled.iterations <= 6, "{settled:?}");
     // The usual damping holds the bend back and stops short of the optimum.
-    assert!(settled_turn < 0.1 * damped_turn, "{settled_turn} deg against {damped_turn} deg");
+    assert!(settled_turn < 0.1 * damped_turn, "{settled_turn} deg against {damped_turn} deg, {damped:?}");
 }
