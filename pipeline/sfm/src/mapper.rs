@@ -425,8 +425,8 @@ impl State<'_> {
     /// Adjusts the points `point_ids` with the poses of `variable` (every
     /// pose when `global`, with the first photo holding the frame; else the
     /// other photos that see the points hold still), from the first
-    /// `damping`, then drops the
-    /// observations that do not fit and the points left with fewer than two.
+    /// `damping`, then drops the observations that do not fit and the
+    /// points left with fewer than two.
     fn adjust_points(&mut self, point_ids: &[usize], variable: &[usize], global: bool, tracks: Tracks, damping: f64) {
         if point_ids.is_empty() {
             return;
