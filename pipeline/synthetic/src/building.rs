@@ -49,23 +49,8 @@ fn annex(s: &mut Scene) {
 }
 
 fn ground(s: &mut Scene) {
-    s.object();
-    // Gravel yard around the house, grass beyond, as tiles of 10 m so
-    // that the texture coordinates stay small.
-    for i in -6..6 {
-        for j in -6..6 {
-            let (x0, y0) = (f64::from(i) * 10.0, f64::from(j) * 10.0);
-            let material = if (-2..2).contains(&i) && (-2..1).contains(&j) { Gravel } else { Grass };
-            s.quad(
-                v(x0, y0, 0.0),
-                v(x0 + 10.0, y0, 0.0),
-                v(x0 + 10.0, y0 + 10.0, 0.0),
-                v(x0, y0 + 10.0, 0.0),
-                material,
-                [x0, y0],
-            );
-        }
-    }
+    // Gravel yard around the house, grass beyond.
+    s.object().ground(-6..6, -6..6, |i, j| if (-2..2).contains(&i) && (-2..1).contains(&j) { Gravel } else { Grass });
 }
 
 fn plinth_and_steps(s: &mut Scene) {

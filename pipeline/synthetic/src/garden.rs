@@ -39,15 +39,8 @@ fn lane_length(photos: usize) -> f64 {
 pub fn garden(photos: usize, seed: i64) -> Scene {
     let mut s = Scene::default();
     let half = lane_length(photos) / 2.0 + 8.0;
-    s.object();
     let tiles = (half / 10.0).ceil() as i32;
-    for i in -tiles..tiles {
-        for j in -1..2 {
-            let (x0, y0) = (f64::from(i) * 10.0, f64::from(j) * 10.0);
-            let c = |x: f64, y: f64| V3::new(x0 + x, y0 + y, 0.0);
-            s.quad(c(0.0, 0.0), c(10.0, 0.0), c(10.0, 10.0), c(0.0, 10.0), Grass, [x0, y0]);
-        }
-    }
+    s.object().ground(-tiles..tiles, -1..2, |_, _| Grass);
     // Rocks on a jittered grid of 2.2 m cells, about two cells in three.
     let cell = 2.2;
     let (columns, rows) = ((2.0 * half / cell) as i64, ((FAR - NEAR) / cell) as i64);

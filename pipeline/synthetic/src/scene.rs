@@ -66,6 +66,24 @@ impl Scene {
         self
     }
 
+    /// Flat ground at z = 0 in tiles of 10 m (so that texture coordinates
+    /// stay small), tile `(i, j)` from `(10 i, 10 j)`, of `material(i, j)`.
+    pub fn ground(
+        &mut self,
+        columns: std::ops::Range<i32>,
+        rows: std::ops::Range<i32>,
+        material: impl Fn(i32, i32) -> Material,
+    ) -> &mut Self {
+        for i in columns {
+            for j in rows.clone() {
+                let (x0, y0) = (f64::from(i) * 10.0, f64::from(j) * 10.0);
+                let c = |x: f64, y: f64| V3::new(x0 + x, y0 + y, 0.0);
+                self.quad(c(0.0, 0.0), c(10.0, 0.0), c(10.0, 10.0), c(0.0, 10.0), material(i, j), [x0, y0]);
+            }
+        }
+        self
+    }
+
     /// A closed mesh of `faces` (indices into `vertices`, wound
     /// counter-clockwise seen from outside), each face's texture projected
     /// on the axis plane it most faces, so that neighbouring faces continue
