@@ -33,4 +33,5 @@ pub mod similarity;
 pub mod sparse;
 pub mod tracks;
 pub mod twoview;
+pub mod upright;
 pub mod verify;

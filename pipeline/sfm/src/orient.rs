@@ -1,8 +1,16 @@
 //! Puts a model in a meaningful frame. With GPS on three or more
 //! registered photos: local east-north-up metres about the fixes' mean
 //! position, by a similarity from camera centres to GPS that ignores a
-//! few bad fixes. Without: levelled so the photos' mean up direction is
-//! +z, centred on the cameras, scale unchanged.
+//! few bad fixes. Without: levelled, centred on the cameras, scale
+//! unchanged.
+//!
+//! Up comes from the photos held level ([`crate::upright`]) where they
+//! were; GPS then gives only the heading, scale and place, from the
+//! fixes seen from above, and the height from their median. A phone's
+//! GPS height is often off by ten metres, and photos along one street
+//! leave the roll about it to the fixes' chance errors: either would tilt
+//! a model fitted to the fixes in three dimensions, which is kept for
+//! photos held at any angle.
 
 use nalgebra::{Rotation3, Vector3};
 use serde::Serialize;
@@ -10,7 +18,8 @@ use serde::Serialize;
 use crate::absolute::Pose;
 use crate::geo::geodetic_to_enu;
 use crate::mapper::Reconstruction;
-use crate::similarity::{Similarity, robust_similarity};
+use crate::similarity::{Similarity, ground_distance, robust_heading_similarity, robust_similarity};
+use crate::upright::{levelling_rotation, upright};
 
 /// Largest distance (metres) between a camera and its GPS fix for the
 /// fix to be trusted; phone GPS is often off by a few metres.
@@ -32,7 +41,8 @@ pub enum Frame {
         gps_inliers: usize,
         /// Registered photos with a fix.
         gps_photos: usize,
-        /// Root mean square distance (metres) of the agreeing fixes.
+        /// Root mean square distance (metres, seen from above) of the
+        /// agreeing fixes from their cameras.
         rms_error: f64,
     },
     /// Levelled by the photos' up direction; arbitrary scale and heading.
@@ -64,18 +74,35 @@ impl Reconstruction {
     }
 }
 
-/// The similarity that levels `model`: the mean of its photos' up
-/// directions (image -y axis) becomes +z, the mean centre the origin.
+/// The world-to-camera rotations of the registered photos of `model`.
+fn rotations(model: &Reconstruction) -> Vec<Rotation3<f64>> {
+    model.poses.iter().flatten().map(|(r, _)| *r).collect()
+}
+
+/// The similarity that levels `model`: up (from the photos held level,
+/// else their mean up direction, image -y) becomes +z, the mean centre the
+/// origin.
 fn levelling(model: &Reconstruction) -> Similarity {
-    let registered: Vec<&Pose> = model.poses.iter().flatten().collect();
-    let up: Vector3<f64> = registered.iter().map(|(r, _)| r.inverse() * -Vector3::y()).sum();
-    let rotation = Rotation3::rotation_between(&up, &Vector3::z()).unwrap_or_else(|| {
-        // Exactly opposite: turn half a circle about x.
-        Rotation3::from_axis_angle(&Vector3::x_axis(), std::f64::consts::PI)
-    });
+    let up = upright(&rotations(model))
+        .unwrap_or_else(|| model.poses.iter().flatten().map(|(r, _)| r.inverse() * -Vector3::y()).sum());
+    let rotation = levelling_rotation(&up);
     let centres: Vec<Vector3<f64>> = (0..model.poses.len()).filter_map(|i| model.centre(i)).collect();
     let mean = centres.iter().sum::<Vector3<f64>>() / centres.len().max(1) as f64;
     Similarity { scale: 1.0, rotation, translation: -(rotation * mean) }
+}
+
+/// The similarity from camera centres `from` to fixes `to` (east-north-up
+/// metres) and its inlier mask: levelled by the photos when they were
+/// held level, then turned about the vertical; else fitted in three
+/// dimensions.
+fn fit_to_fixes(model: &Reconstruction, from: &[Vector3<f64>], to: &[Vector3<f64>]) -> Option<(Similarity, Vec<bool>)> {
+    let Some(up) = upright(&rotations(model)) else {
+        return robust_similarity(from, to, MAX_GPS_ERROR);
+    };
+    let tilt = levelling_rotation(&up);
+    let levelled: Vec<Vector3<f64>> = from.iter().map(|c| tilt * c).collect();
+    let (turn, inliers) = robust_heading_similarity(&levelled, to, MAX_GPS_ERROR)?;
+    Some((Similarity { rotation: turn.rotation * tilt, ..turn }, inliers))
 }
 
 /// Geographic alignment from `fixes` (latitude, longitude, altitude per
@@ -90,13 +117,13 @@ fn georeference(model: &Reconstruction, fixes: &[Option<(f64, f64, f64)>]) -> Op
     let origin = with_fix.iter().fold((0.0, 0.0, 0.0), |o, (_, f)| (o.0 + f.0 / n, o.1 + f.1 / n, o.2 + f.2 / n));
     let from: Vec<Vector3<f64>> = with_fix.iter().map(|(c, _)| *c).collect();
     let to: Vec<Vector3<f64>> = with_fix.iter().map(|(_, f)| Vector3::from(geodetic_to_enu(origin, *f))).collect();
-    let (similarity, inliers) = robust_similarity(&from, &to, MAX_GPS_ERROR)?;
+    let (similarity, inliers) = fit_to_fixes(model, &from, &to)?;
     let agreeing: Vec<f64> = from
         .iter()
         .zip(&to)
         .zip(&inliers)
         .filter(|(_, keep)| **keep)
-        .map(|((a, b), _)| (similarity.apply(a) - b).norm_squared())
+        .map(|((a, b), _)| ground_distance(&similarity.apply(a), b).powi(2))
         .collect();
     if agreeing.len() < 3 {
         return None;
@@ -115,8 +142,8 @@ fn georeference(model: &Reconstruction, fixes: &[Option<(f64, f64, f64)>]) -> Op
 
 impl Frame {
     /// For each photo of `model` (already in this frame) with a GPS fix,
-    /// how far (metres) its camera lies from the fix; none in a levelled
-    /// frame.
+    /// how far (metres, seen from above) its camera lies from the fix;
+    /// none in a levelled frame.
     pub fn gps_offsets(&self, model: &Reconstruction, fixes: &[Option<(f64, f64, f64)>]) -> Vec<Option<f64>> {
         let Frame::EastNorthUp { latitude, longitude, altitude, .. } = *self else {
             return vec![None; model.poses.len()];
@@ -124,7 +151,7 @@ impl Frame {
         (0..model.poses.len())
             .map(|i| {
                 let fix = Vector3::from(geodetic_to_enu((latitude, longitude, altitude), (*fixes.get(i)?)?));
-                Some((model.centre(i)? - fix).norm())
+                Some(ground_distance(&model.centre(i)?, &fix))
             })
             .collect()
     }
@@ -142,27 +169,78 @@ mod tests {
     use crate::bundle::BaCamera;
     use crate::mapper::MapPoint;
 
-    /// Eight cameras on a ring of radius 10 m, 1.6 m up, looking at the
-    /// origin, with a point at the origin; world x east, y north, z up.
-    fn ring() -> Reconstruction {
-        let poses = (0..8)
-            .map(|i| {
-                let a = i as f64 * std::f64::consts::TAU / 8.0;
-                let centre = Vector3::new(10.0 * a.cos(), 10.0 * a.sin(), 1.6);
-                let forward = (-centre).normalize();
-                let right = forward.cross(&Vector3::z()).normalize();
-                let down = forward.cross(&right);
-                let r = Rotation3::from_matrix_unchecked(nalgebra::Matrix3::from_rows(&[
-                    right.transpose(),
-                    down.transpose(),
-                    forward.transpose(),
-                ]));
-                Some((r, -(r * centre)))
-            })
-            .collect();
+    /// Where the test sites stand: Tân An.
+    const ORIGIN: (f64, f64, f64) = (10.5357, 106.4132, 3.0);
+
+    /// The pose of a camera at `centre` looking at `target`, rolled by
+    /// `roll` (radians) about its view; world x east, y north, z up.
+    fn look_at(centre: Vector3<f64>, target: Vector3<f64>, roll: f64) -> Pose {
+        let forward = (target - centre).normalize();
+        let right = forward.cross(&Vector3::z()).normalize();
+        let down = forward.cross(&right);
+        let level = Rotation3::from_matrix_unchecked(nalgebra::Matrix3::from_rows(&[
+            right.transpose(),
+            down.transpose(),
+            forward.transpose(),
+        ]));
+        let r = Rotation3::from_axis_angle(&Vector3::z_axis(), roll) * level;
+        (r, -(r * centre))
+    }
+
+    /// A model of the poses `poses` and one point at the origin.
+    fn model(poses: Vec<Pose>) -> Reconstruction {
         let camera = BaCamera { focal: 1000.0, cx: 500.0, cy: 400.0, k1: 0.0, k2: 0.0 };
         let points = vec![MapPoint { position: Vector3::zeros(), observations: vec![(0, 0), (1, 0)] }];
-        Reconstruction { cameras: vec![camera], poses, points }
+        Reconstruction { cameras: vec![camera], poses: poses.into_iter().map(Some).collect(), points }
+    }
+
+    /// `n` cameras on a ring of radius 10 m, 1.6 m up, looking at the
+    /// origin, each rolled by `roll(i)`.
+    fn ring_rolled(n: usize, roll: impl Fn(usize) -> f64) -> Reconstruction {
+        model(
+            (0..n)
+                .map(|i| {
+                    let a = i as f64 * std::f64::consts::TAU / n as f64;
+                    look_at(Vector3::new(10.0 * a.cos(), 10.0 * a.sin(), 1.6), Vector3::zeros(), roll(i))
+                })
+                .collect(),
+        )
+    }
+
+    /// Eight level cameras on the ring.
+    fn ring() -> Reconstruction {
+        ring_rolled(8, |_| 0.0)
+    }
+
+    /// GPS fixes of the cameras of `truth` (east-north-up metres about
+    /// `ORIGIN`), each moved by `error(i)` metres.
+    fn fixes_of(truth: &Reconstruction, error: impl Fn(usize) -> Vector3<f64>) -> Vec<Option<(f64, f64, f64)>> {
+        (0..truth.poses.len())
+            .map(|i| {
+                let c = truth.centre(i).unwrap() + error(i);
+                let lat = ORIGIN.0 + c.y / 110_600.0;
+                let lon = ORIGIN.1 + c.x / (111_320.0 * ORIGIN.0.to_radians().cos());
+                Some((lat, lon, ORIGIN.2 + c.z))
+            })
+            .collect()
+    }
+
+    /// A phone's GPS errors: up to 2 m on the ground, 10 m in height.
+    fn phone_error(i: usize) -> Vector3<f64> {
+        let i = i as f64;
+        Vector3::new(2.0 * (1.7 * i).sin(), 2.0 * (2.3 * i + 0.4).cos(), 10.0 * (0.9 * i + 1.0).sin())
+    }
+
+    /// Largest angle (degrees) between a camera's x axis in `oriented` and
+    /// in `truth`, each seen from above, and largest tilt of an x axis
+    /// out of level; the cameras of `truth` are held level.
+    fn heading_and_tilt(oriented: &Reconstruction, truth: &Reconstruction) -> (f64, f64) {
+        let x_axis = |m: &Reconstruction, i: usize| m.poses[i].unwrap().0.inverse() * Vector3::x();
+        (0..truth.poses.len()).fold((0.0f64, 0.0f64), |(heading, tilt), i| {
+            let (a, b) = (x_axis(oriented, i), x_axis(truth, i));
+            let turn = (a.x * b.y - a.y * b.x).atan2(a.x * b.x + a.y * b.y).abs().to_degrees();
+            (heading.max(turn), tilt.max(a.z.abs().asin().to_degrees()))
+        })
     }
 
     /// An arbitrary similarity, as the mapper's frame would be.
@@ -195,16 +273,7 @@ mod tests {
     #[test]
     fn gps_puts_the_model_in_east_north_up_metres_despite_a_bad_fix() {
         let truth = ring();
-        let origin = (10.5357, 106.4132, 3.0);
-        // Fixes from the true centres: metres to degrees near the origin.
-        let mut fixes: Vec<Option<(f64, f64, f64)>> = (0..8)
-            .map(|i| {
-                let c = truth.centre(i).unwrap();
-                let lat = origin.0 + c.y / 110_600.0;
-                let lon = origin.1 + c.x / (111_320.0 * origin.0.to_radians().cos());
-                Some((lat, lon, origin.2 + c.z))
-            })
-            .collect();
+        let mut fixes = fixes_of(&truth, |_| Vector3::zeros());
         fixes[3] = fixes[3].map(|(lat, lon, alt)| (lat + 0.0003, lon, alt)); // 33 m off
         fixes[5] = None;
         let (oriented, frame) = orient(&truth.transformed(&scramble()), &fixes);
@@ -220,12 +289,55 @@ mod tests {
             let b = truth.centre(i).unwrap() - mean(&truth);
             assert!((a - b).norm() < 0.3, "photo {i}: {a:?} vs {b:?}");
         }
-        assert!((latitude - origin.0).abs() < 1e-4);
+        assert!((latitude - ORIGIN.0).abs() < 1e-4);
         // The bad fix is told apart by its distance from its camera.
         let offsets = frame.gps_offsets(&oriented, &fixes);
         assert!((offsets[3].unwrap() - 33.2).abs() < 0.5, "{:?}", offsets[3]);
         assert_eq!(offsets[5], None);
         assert!(offsets.iter().enumerate().all(|(i, d)| i == 3 || d.is_none_or(|d| d < 0.3)), "{offsets:?}");
+    }
+
+    #[test]
+    fn phone_gps_heights_do_not_tilt_the_model() {
+        let truth = ring_rolled(12, |_| 0.0);
+        let (oriented, frame) = orient(&truth.transformed(&scramble()), &fixes_of(&truth, phone_error));
+        let Frame::EastNorthUp { gps_inliers, rms_error, .. } = frame else { panic!("{frame:?}") };
+        assert_eq!(gps_inliers, 12);
+        assert!(rms_error < 2.5, "rms {rms_error}");
+        let (heading, tilt) = heading_and_tilt(&oriented, &truth);
+        assert!(tilt < 1e-6 && heading < 2.0, "heading {heading}°, tilt {tilt}°");
+        // Heights come from the median of the fixes' heights.
+        let height = (0..12).map(|i| oriented.centre(i).unwrap().z).sum::<f64>() / 12.0;
+        assert!(height.abs() < 3.0, "{height}");
+    }
+
+    #[test]
+    fn photos_along_one_street_keep_their_roll() {
+        // Along a street, looking at the fronts on its north side 8 m off,
+        // square on and askew.
+        let truth = model(
+            (0..10)
+                .map(|i| {
+                    let x = 3.0 * i as f64;
+                    let aim = [-6.0, 0.0, 6.0][i % 3];
+                    look_at(Vector3::new(x, 0.0, 1.5), Vector3::new(x + aim, 8.0, 3.0), 0.0)
+                })
+                .collect(),
+        );
+        let (oriented, _) = orient(&truth.transformed(&scramble()), &fixes_of(&truth, phone_error));
+        let (heading, tilt) = heading_and_tilt(&oriented, &truth);
+        assert!(tilt < 0.5 && heading < 3.0, "heading {heading}°, tilt {tilt}°");
+    }
+
+    #[test]
+    fn photos_held_at_any_angle_are_fitted_to_the_fixes_in_three_dimensions() {
+        let truth = ring_rolled(8, |i| 0.6 * i as f64);
+        let (oriented, frame) = orient(&truth.transformed(&scramble()), &fixes_of(&truth, |_| Vector3::zeros()));
+        assert!(matches!(frame, Frame::EastNorthUp { gps_inliers: 8, .. }), "{frame:?}");
+        for i in 0..8 {
+            let (a, b) = (oriented.poses[i].unwrap().0, truth.poses[i].unwrap().0);
+            assert!(a.angle_to(&b) < 1e-6, "photo {i}");
+        }
     }
 
     #[test]
