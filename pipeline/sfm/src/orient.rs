@@ -326,7 +326,7 @@ mod tests {
         );
         let (oriented, _) = orient(&truth.transformed(&scramble()), &fixes_of(&truth, phone_error));
         let (heading, tilt) = heading_and_tilt(&oriented, &truth);
-        assert!(tilt < 0.5 && heading < 3.0, "heading {heading}°, tilt {tilt}°");
+        assert!(tilt < 0.01 && heading < 3.0, "heading {heading}°, tilt {tilt}°");
     }
 
     #[test]

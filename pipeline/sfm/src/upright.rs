@@ -14,13 +14,18 @@ use nalgebra::{Matrix3, Rotation3, Vector3};
 /// orientation, and is left out of the next fit.
 const MAX_ROLL_DEG: f64 = 15.0;
 
-/// Weight of the photos' viewing directions against their x axes: the
-/// squared ratio of a hand's roll (about 2°) to the pitch photos are taken
-/// at (about 20°), as both are taken for chance errors about level. It
-/// decides where the x axes leave up undecided, as for photos all facing
-/// one way (up is then perpendicular to their views, their own up), and
-/// costs a fraction of a degree elsewhere.
-const VIEW_WEIGHT: f64 = 0.01;
+/// The spread of the pitch photos are taken at (degrees). Their viewing
+/// directions join the fit as if level by chance errors of this size,
+/// against the x axes' chance errors of the photos' roll: that decides up
+/// where the x axes leave it undecided, as for photos all facing one way
+/// (up is then perpendicular to their views, their own up), and costs
+/// little elsewhere, the less the steadier the photos are held.
+const PITCH_SPREAD_DEG: f64 = 20.0;
+
+/// The roll (degrees) of a hand assumed in the first fit, before the
+/// photos show theirs; and the least taken from them.
+const FIRST_ROLL_DEG: f64 = 2.0;
+const LEAST_ROLL_DEG: f64 = 0.1;
 
 /// The up direction of photos with world-to-camera `rotations`, if at
 /// least half of them (and two or more) are held level; `None` when the
@@ -37,29 +42,37 @@ pub fn upright(rotations: &[Rotation3<f64>]) -> Option<Vector3<f64>> {
     let needed = (rotations.len().div_ceil(2)).max(2);
     let max_lean = MAX_ROLL_DEG.to_radians().sin();
     let mut keep = vec![true; axes.len()];
+    let mut roll = FIRST_ROLL_DEG.to_radians();
     let mut up = Vector3::zeros();
-    // Refit to the level photos until they stop changing.
-    for _ in 0..5 {
+    // Refit to the level photos, weighing their views by the roll they
+    // show, until both settle.
+    for _ in 0..8 {
+        let view_weight = (roll / PITCH_SPREAD_DEG.to_radians()).powi(2);
         let mut scatter = Matrix3::zeros();
         let mut mean_up = Vector3::zeros();
         for ((x, photo_up, view), _) in axes.iter().zip(&keep).filter(|(_, k)| **k) {
-            scatter += x * x.transpose() + VIEW_WEIGHT * view * view.transpose();
+            scatter += x * x.transpose() + view_weight * view * view.transpose();
             mean_up += photo_up;
         }
         let eigen = scatter.symmetric_eigen();
-        let smallest = eigen.eigenvalues.imin();
-        up = eigen.eigenvectors.column(smallest).normalize();
+        up = eigen.eigenvectors.column(eigen.eigenvalues.imin()).normalize();
         if up.dot(&mean_up) < 0.0 {
             up = -up;
         }
-        let next: Vec<bool> = axes.iter().map(|(x, _, _)| x.dot(&up).abs() <= max_lean).collect();
-        if next.iter().filter(|k| **k).count() < needed {
+        let leans: Vec<Option<f64>> =
+            axes.iter().map(|(x, _, _)| Some(x.dot(&up)).filter(|lean| lean.abs() <= max_lean)).collect();
+        let level: Vec<f64> = leans.iter().flatten().copied().collect();
+        if level.len() < needed {
             return None;
         }
-        if next == keep {
+        let shown = (level.iter().map(|l| l * l).sum::<f64>() / level.len() as f64).sqrt().asin();
+        let next_roll = shown.max(LEAST_ROLL_DEG.to_radians());
+        let next_keep: Vec<bool> = leans.iter().map(Option::is_some).collect();
+        let settled = next_keep == keep && (next_roll - roll).abs() < 0.1 * roll;
+        (keep, roll) = (next_keep, next_roll);
+        if settled {
             break;
         }
-        keep = next;
     }
     Some(up)
 }
@@ -100,7 +113,7 @@ mod tests {
         // Half a ring looking up at a tower, 20° up.
         let photos: Vec<_> = (0..9).map(|i| camera(f64::from(i) * 0.39, 20f64.to_radians(), 0.0)).collect();
         let up = upright(&photos).unwrap();
-        assert!(angle_to_z(&up) < 0.25, "{up:?}");
+        assert!(angle_to_z(&up) < 0.01, "{}", angle_to_z(&up));
         // Their mean up leans by more than 10°.
         let mean: Vector3<f64> = photos.iter().map(|r| -r.matrix().row(1).transpose()).sum();
         assert!(angle_to_z(&mean.normalize()) > 10.0);

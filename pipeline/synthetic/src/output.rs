@@ -20,7 +20,7 @@ use crate::geo::{ORIGIN, enu_to_geodetic};
 use crate::noise::Rng;
 use crate::paths::{FOCAL_35MM, volunteer_walk};
 use crate::render::{Exposure, render};
-use crate::scene::Scene;
+use crate::scene::{Scene, V3};
 
 /// Which site to render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -55,6 +55,9 @@ pub struct SynthOptions {
     pub noise: f64,
     /// Largest exposure change between photos (0.15 = plus or minus 15 %).
     pub exposure_spread: f64,
+    /// Standard deviation (metres) of the GPS fixes' errors on the ground;
+    /// heights get three times as much, as a phone's do. 0: exact fixes.
+    pub gps_error: f64,
 }
 
 impl Default for SynthOptions {
@@ -69,6 +72,7 @@ impl Default for SynthOptions {
             samples: 2,
             noise: 1.5,
             exposure_spread: 0.12,
+            gps_error: 0.0,
         }
     }
 }
@@ -120,7 +124,8 @@ pub fn synthesize(out_dir: &Path, options: &SynthOptions, progress: &dyn Progres
         };
         let image = render(&scene, &bvh, camera, &exposure);
         let jpeg = encode_jpeg(&image, 92).map_err(anyhow::Error::msg)?;
-        let jpeg = embed_exif_in_jpeg(&jpeg, &exif_for(camera, i, seed)).map_err(anyhow::Error::msg)?;
+        let jpeg =
+            embed_exif_in_jpeg(&jpeg, &exif_for(camera, i, seed, options.gps_error)).map_err(anyhow::Error::msg)?;
         let name = format!("IMG_{:04}.jpg", i + 1);
         std::fs::write(photos_tmp.join(&name), jpeg)?;
         names.push(name);
@@ -136,9 +141,12 @@ pub fn synthesize(out_dir: &Path, options: &SynthOptions, progress: &dyn Progres
 }
 
 /// EXIF of photo `index`: a phone camera, 26 mm equivalent, a capture
-/// time, and the GPS position of the camera centre.
-fn exif_for(camera: &Camera, index: usize, seed: i64) -> ExifSummary {
-    let c = camera.center();
+/// time, and the GPS position of the camera centre, off by chance errors
+/// of `gps_error` metres on the ground and three times that in height.
+fn exif_for(camera: &Camera, index: usize, seed: i64, gps_error: f64) -> ExifSummary {
+    let mut rng = Rng::new(&[seed, index as i64, 0x6750_5300]);
+    let error = V3::new(rng.normal(), rng.normal(), 3.0 * rng.normal()) * gps_error;
+    let c = camera.center() + error;
     let (latitude, longitude, altitude) = enu_to_geodetic(ORIGIN, c.x, c.y, c.z);
     let long_side = f64::from(camera.width.max(camera.height));
     let seconds = 8 * 3600 + (seed.rem_euclid(50) * 60) as usize + index * 41;
@@ -231,6 +239,7 @@ fn write_truth(
         "size": [options.width, options.height],
         "seed": options.seed,
         "distortion": [options.distortion.0, options.distortion.1],
+        "gps_error": options.gps_error,
         "triangles": scene.triangles.len(),
     });
     write_atomic(&dir.join("scene.json"), serde_json::to_string_pretty(&info)?.as_bytes())?;

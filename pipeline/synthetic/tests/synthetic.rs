@@ -1,9 +1,11 @@
 //! The synthetic site against its own ground truth.
 
 use heritage_archive::NoProgress;
+use heritage_imaging::read_exif;
 use heritage_synthetic::building::site;
 use heritage_synthetic::bvh::Bvh;
 use heritage_synthetic::camera::Camera;
+use heritage_synthetic::geo::{ORIGIN, enu_to_geodetic};
 use heritage_synthetic::paths::volunteer_walk;
 use heritage_synthetic::render::object_ids;
 use heritage_synthetic::{SynthOptions, synthesize};
@@ -130,4 +132,45 @@ fn truth_files_are_complete_and_readable() {
     assert_eq!(scene["units"], "metres");
     let diagonal = scene["extent"]["diagonal"].as_f64().unwrap();
     assert!((20.0..60.0).contains(&diagonal), "{diagonal}");
+}
+
+#[test]
+fn gps_fixes_are_the_cameras_unless_given_a_phones_errors() {
+    let fixes = |gps_error: f64| -> Vec<(f64, f64, f64)> {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SynthOptions { photos: 16, width: 32, height: 21, gps_error, ..SynthOptions::default() };
+        let report = synthesize(dir.path(), &options, &NoProgress).unwrap();
+        report
+            .photos
+            .iter()
+            .map(|name| {
+                let bytes = std::fs::read(dir.path().join("photos").join(name)).unwrap();
+                let gps = read_exif(&bytes).summary.unwrap().gps.unwrap();
+                (gps.latitude, gps.longitude, gps.altitude.unwrap())
+            })
+            .collect()
+    };
+    let exact = fixes(0.0);
+    for (fix, camera) in exact.iter().zip(volunteer_walk(16, 32, 21, 1)) {
+        let c = camera.center();
+        let (latitude, longitude, altitude) = enu_to_geodetic(ORIGIN, c.x, c.y, c.z);
+        // EXIF keeps seconds of arc to 1/10000 (3 mm) and heights in millimetres.
+        assert!((fix.0 - latitude).abs() < 1e-7 && (fix.1 - longitude).abs() < 1e-7, "{fix:?}");
+        assert!((fix.2 - altitude).abs() < 1e-3);
+    }
+    // Errors of 3 m on the ground and 9 m in height, as metres from the
+    // exact fixes.
+    let noisy = fixes(3.0);
+    let metres: Vec<[f64; 3]> = exact
+        .iter()
+        .zip(&noisy)
+        .map(|(a, b)| {
+            let east = (b.1 - a.1) * 111_320.0 * ORIGIN.0.to_radians().cos();
+            [(b.0 - a.0) * 110_574.0, east, b.2 - a.2]
+        })
+        .collect();
+    let rms = |k: usize| (metres.iter().map(|m| m[k] * m[k]).sum::<f64>() / 16.0).sqrt();
+    let (north, east, up) = (rms(0), rms(1), rms(2));
+    assert!((1.5..5.0).contains(&north) && (1.5..5.0).contains(&east), "{north} {east}");
+    assert!((4.5..15.0).contains(&up), "{up}");
 }

@@ -24,7 +24,11 @@ points3D.txt), the true surface as mesh.glb and mesh.ply, and scene.json
 
 --layout garden renders another site instead: a lane along a rock garden,
 one photo every 0.6 m, so that more photos cover more ground rather than
-the same house more densely (bench/scaling.sh measures both).";
+the same house more densely (bench/scaling.sh measures both).
+
+The GPS fixes are the true camera centres unless --gps-error gives them
+a phone's chance errors (e.g. 3: about 3 m on the ground, 9 m in height),
+to see how a model is oriented from poor fixes.";
 
 /// Arguments of `heritage synth`.
 #[derive(Args, Debug)]
@@ -47,6 +51,10 @@ pub struct SynthArgs {
     /// Radial lens distortion K1,K2 (COLMAP RADIAL), e.g. -0.05,0.01.
     #[arg(long, value_parser = parse_pair, allow_hyphen_values = true)]
     distortion: Option<(f64, f64)>,
+    /// Chance error of the GPS fixes, metres on the ground (standard
+    /// deviation; heights get three times as much); 0 keeps them exact.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_metres)]
+    gps_error: f64,
     /// Print a summary as JSON.
     #[arg(long)]
     json: bool,
@@ -71,6 +79,13 @@ fn parse_layout(text: &str) -> Result<Layout, String> {
     }
 }
 
+fn parse_metres(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(m) if (0.0..=1000.0).contains(&m) => Ok(m),
+        _ => Err(format!("{text:?} is not a distance from 0 to 1000 metres")),
+    }
+}
+
 fn parse_pair(text: &str) -> Result<(f64, f64), String> {
     let (a, b) = text.split_once(',').ok_or("give two numbers, K1,K2")?;
     let parse = |v: &str| v.trim().parse::<f64>().map_err(|_| format!("{v:?} is not a number"));
@@ -89,6 +104,7 @@ pub fn run(args: SynthArgs) -> Result<ExitCode> {
         height: args.size.1,
         seed: args.seed,
         distortion: args.distortion.unwrap_or((0.0, 0.0)),
+        gps_error: args.gps_error,
         ..SynthOptions::default()
     };
     let report = synthesize(&args.out_dir, &options, &Bars::new(!args.json))?;
