@@ -23,8 +23,11 @@ const MAX_ROLL_DEG: f64 = 15.0;
 const PITCH_SPREAD_DEG: f64 = 20.0;
 
 /// The roll (degrees) of a hand assumed in the first fit, before the
-/// photos show theirs; and the least taken from them.
+/// photos show theirs.
 const FIRST_ROLL_DEG: f64 = 2.0;
+
+/// The least roll (degrees) taken from the photos, so that their views
+/// still decide where the x axes cannot.
 const LEAST_ROLL_DEG: f64 = 0.1;
 
 /// The up direction of photos with world-to-camera `rotations`, if at
