@@ -85,13 +85,18 @@ pub fn run(args: ReconstructArgs) -> Result<ExitCode> {
         print!("{}", result.coverage.to_text());
         match result.frames.first() {
             Some(Frame::EastNorthUp { latitude, longitude, gps_inliers, gps_photos, rms_error, .. }) => println!(
-                "\nFrame: metres east, north and up of {latitude:.6}, {longitude:.6} ({gps_inliers} of {gps_photos} GPS fixes agree, {rms_error:.2} m RMS)."
+                "\nHệ toạ độ / frame: mét về phía đông, bắc và lên quanh / metres east, north and up of \
+                 {latitude:.6}, {longitude:.6}; {gps_inliers} / {gps_photos} vị trí GPS khớp / GPS fixes agree, \
+                 lệch / off by {rms_error:.2} m RMS (nhìn từ trên / seen from above)."
             ),
-            Some(Frame::Levelled) => println!("\nFrame: levelled by the photos (no usable GPS), arbitrary scale."),
+            Some(Frame::Levelled) => println!(
+                "\nHệ toạ độ / frame: dựng đứng theo cách cầm máy, không có GPS dùng được, tỉ lệ tùy ý / \
+                 levelled by how the photos were held, no usable GPS, arbitrary scale."
+            ),
             None => {}
         }
         println!(
-            "Wrote {} (sparse/N: COLMAP text; points.ply, model.glb, tour.json, coverage.txt)",
+            "Đã ghi / wrote {} (sparse/N: COLMAP text; points.ply, model.glb, tour.json, coverage.txt)",
             model_dir.display()
         );
     }
