@@ -74,17 +74,11 @@ impl Reconstruction {
     }
 }
 
-/// The world-to-camera rotations of the registered photos of `model`.
-fn rotations(model: &Reconstruction) -> Vec<Rotation3<f64>> {
-    model.poses.iter().flatten().map(|(r, _)| *r).collect()
-}
-
-/// The similarity that levels `model`: up (from the photos held level,
+/// The similarity that levels `model`: `up` (from the photos held level,
 /// else their mean up direction, image -y) becomes +z, the mean centre the
 /// origin.
-fn levelling(model: &Reconstruction) -> Similarity {
-    let up = upright(&rotations(model))
-        .unwrap_or_else(|| model.poses.iter().flatten().map(|(r, _)| r.inverse() * -Vector3::y()).sum());
+fn levelling(model: &Reconstruction, up: Option<Vector3<f64>>) -> Similarity {
+    let up = up.unwrap_or_else(|| model.poses.iter().flatten().map(|(r, _)| r.inverse() * -Vector3::y()).sum());
     let rotation = levelling_rotation(&up);
     let centres: Vec<Vector3<f64>> = (0..model.poses.len()).filter_map(|i| model.centre(i)).collect();
     let mean = centres.iter().sum::<Vector3<f64>>() / centres.len().max(1) as f64;
@@ -92,11 +86,15 @@ fn levelling(model: &Reconstruction) -> Similarity {
 }
 
 /// The similarity from camera centres `from` to fixes `to` (east-north-up
-/// metres) and its inlier mask: levelled by the photos when they were
-/// held level, then turned about the vertical; else fitted in three
+/// metres) and its inlier mask: levelled by the photos' `up` when they
+/// were held level, then turned about the vertical; else fitted in three
 /// dimensions.
-fn fit_to_fixes(model: &Reconstruction, from: &[Vector3<f64>], to: &[Vector3<f64>]) -> Option<(Similarity, Vec<bool>)> {
-    let Some(up) = upright(&rotations(model)) else {
+fn fit_to_fixes(
+    up: Option<Vector3<f64>>,
+    from: &[Vector3<f64>],
+    to: &[Vector3<f64>],
+) -> Option<(Similarity, Vec<bool>)> {
+    let Some(up) = up else {
         return robust_similarity(from, to, MAX_GPS_ERROR);
     };
     let tilt = levelling_rotation(&up);
@@ -105,9 +103,14 @@ fn fit_to_fixes(model: &Reconstruction, from: &[Vector3<f64>], to: &[Vector3<f64
     Some((Similarity { rotation: turn.rotation * tilt, ..turn }, inliers))
 }
 
-/// Geographic alignment from `fixes` (latitude, longitude, altitude per
-/// photo), if three or more registered photos have fixes that agree.
-fn georeference(model: &Reconstruction, fixes: &[Option<(f64, f64, f64)>]) -> Option<(Similarity, Frame)> {
+/// Geographic alignment of `model`, whose photos' up is `up` if they were
+/// held level, from `fixes` (latitude, longitude, altitude per photo), if
+/// three or more registered photos have fixes that agree.
+fn georeference(
+    model: &Reconstruction,
+    up: Option<Vector3<f64>>,
+    fixes: &[Option<(f64, f64, f64)>],
+) -> Option<(Similarity, Frame)> {
     let with_fix: Vec<(Vector3<f64>, (f64, f64, f64))> =
         (0..model.poses.len()).filter_map(|i| Some((model.centre(i)?, (*fixes.get(i)?)?))).collect();
     if with_fix.len() < 3 {
@@ -117,7 +120,7 @@ fn georeference(model: &Reconstruction, fixes: &[Option<(f64, f64, f64)>]) -> Op
     let origin = with_fix.iter().fold((0.0, 0.0, 0.0), |o, (_, f)| (o.0 + f.0 / n, o.1 + f.1 / n, o.2 + f.2 / n));
     let from: Vec<Vector3<f64>> = with_fix.iter().map(|(c, _)| *c).collect();
     let to: Vec<Vector3<f64>> = with_fix.iter().map(|(_, f)| Vector3::from(geodetic_to_enu(origin, *f))).collect();
-    let (similarity, inliers) = fit_to_fixes(model, &from, &to)?;
+    let (similarity, inliers) = fit_to_fixes(up, &from, &to)?;
     let agreeing: Vec<f64> = from
         .iter()
         .zip(&to)
@@ -159,7 +162,9 @@ impl Frame {
 
 /// `model` in east-north-up metres when its GPS fixes allow, else levelled.
 pub fn orient(model: &Reconstruction, fixes: &[Option<(f64, f64, f64)>]) -> (Reconstruction, Frame) {
-    let (similarity, frame) = georeference(model, fixes).unwrap_or_else(|| (levelling(model), Frame::Levelled));
+    let rotations: Vec<Rotation3<f64>> = model.poses.iter().flatten().map(|(r, _)| *r).collect();
+    let up = upright(&rotations);
+    let (similarity, frame) = georeference(model, up, fixes).unwrap_or_else(|| (levelling(model, up), Frame::Levelled));
     (model.transformed(&similarity), frame)
 }
 
