@@ -44,6 +44,9 @@ pub enum Frame {
         /// Root mean square distance (metres, seen from above) of the
         /// agreeing fixes from their cameras.
         rms_error: f64,
+        /// Standard error of the scale as a share of it (and of the
+        /// heading, in radians) that the fixes' scatter allows.
+        scale_error: f64,
     },
     /// Levelled by the photos' up direction; arbitrary scale and heading.
     Levelled,
@@ -121,24 +124,30 @@ fn georeference(
     let from: Vec<Vector3<f64>> = with_fix.iter().map(|(c, _)| *c).collect();
     let to: Vec<Vector3<f64>> = with_fix.iter().map(|(_, f)| Vector3::from(geodetic_to_enu(origin, *f))).collect();
     let (similarity, inliers) = fit_to_fixes(up, &from, &to)?;
-    let agreeing: Vec<f64> = from
+    let placed: Vec<(Vector3<f64>, f64)> = from
         .iter()
         .zip(&to)
         .zip(&inliers)
         .filter(|(_, keep)| **keep)
-        .map(|((a, b), _)| ground_distance(&similarity.apply(a), b).powi(2))
+        .map(|((a, b), _)| (similarity.apply(a), ground_distance(&similarity.apply(a), b)))
         .collect();
-    if agreeing.len() < 3 {
+    if placed.len() < 3 {
         return None;
     }
-    let rms_error = (agreeing.iter().sum::<f64>() / agreeing.len() as f64).sqrt();
+    let k = placed.len() as f64;
+    let squares: f64 = placed.iter().map(|(_, d)| d * d).sum();
+    let mean = placed.iter().map(|(p, _)| p).sum::<Vector3<f64>>() / k;
+    let spread: f64 = placed.iter().map(|(p, _)| ground_distance(p, &mean).powi(2)).sum();
+    // A similarity seen from above has four unknowns in 2k coordinates.
+    let scatter = (squares / (2.0 * k - 4.0)).sqrt();
     let frame = Frame::EastNorthUp {
         latitude: origin.0,
         longitude: origin.1,
         altitude: origin.2,
-        gps_inliers: agreeing.len(),
+        gps_inliers: placed.len(),
         gps_photos: with_fix.len(),
-        rms_error,
+        rms_error: (squares / k).sqrt(),
+        scale_error: scatter / spread.sqrt(),
     };
     Some((similarity, frame))
 }
@@ -306,9 +315,19 @@ mod tests {
     fn phone_gps_heights_do_not_tilt_the_model() {
         let truth = ring_rolled(12, |_| 0.0);
         let (oriented, frame) = orient(&truth.transformed(&scramble()), &fixes_of(&truth, phone_error));
-        let Frame::EastNorthUp { gps_inliers, rms_error, .. } = frame else { panic!("{frame:?}") };
+        let Frame::EastNorthUp { gps_inliers, rms_error, scale_error, .. } = frame else { panic!("{frame:?}") };
         assert_eq!(gps_inliers, 12);
         assert!(rms_error < 2.5, "rms {rms_error}");
+        // The fixes' scatter (1.4 m a coordinate) over the ring's spread
+        // (10 m, 12 photos) allows a scale about 4 % off; it is within that.
+        let size = |m: &Reconstruction| {
+            let centres: Vec<Vector3<f64>> = (0..12).map(|i| m.centre(i).unwrap()).collect();
+            let mean = centres.iter().sum::<Vector3<f64>>() / 12.0;
+            centres.iter().map(|c| (c - mean).norm()).sum::<f64>()
+        };
+        let scale = size(&oriented) / size(&truth);
+        assert!((0.02..0.06).contains(&scale_error), "{scale_error}");
+        assert!((scale - 1.0).abs() < 2.0 * scale_error, "scale {scale}, error {scale_error}");
         let (heading, tilt) = heading_and_tilt(&oriented, &truth);
         assert!(tilt < 1e-6 && heading < 2.0, "heading {heading}°, tilt {tilt}°");
         // Heights come from the median of the fixes' heights.

@@ -84,11 +84,20 @@ pub fn run(args: ReconstructArgs) -> Result<ExitCode> {
     } else {
         print!("{}", result.coverage.to_text());
         match result.frames.first() {
-            Some(Frame::EastNorthUp { latitude, longitude, gps_inliers, gps_photos, rms_error, .. }) => println!(
-                "\nHệ toạ độ / frame: mét về phía đông, bắc và lên quanh / metres east, north and up of \
-                 {latitude:.6}, {longitude:.6}; {gps_inliers} / {gps_photos} vị trí GPS khớp / GPS fixes agree, \
-                 lệch / off by {rms_error:.2} m RMS (nhìn từ trên / seen from above)."
-            ),
+            Some(Frame::EastNorthUp {
+                latitude, longitude, gps_inliers, gps_photos, rms_error, scale_error, ..
+            }) => {
+                println!(
+                    "\nHệ toạ độ / frame: mét về phía đông, bắc và lên quanh / metres east, north and up of \
+                     {latitude:.6}, {longitude:.6}; {gps_inliers} / {gps_photos} vị trí GPS khớp / GPS fixes agree, \
+                     lệch / off by {rms_error:.2} m RMS (nhìn từ trên / seen from above)."
+                );
+                let (percent, degrees) = (100.0 * scale_error, scale_error.to_degrees());
+                println!(
+                    "Với độ lệch ấy, tỉ lệ sai khoảng ±{percent:.1} % và hướng ±{degrees:.1}° / with that scatter, \
+                     the scale is good to about ±{percent:.1} % and the heading to ±{degrees:.1}°."
+                );
+            }
             Some(Frame::Levelled) => println!(
                 "\nHệ toạ độ / frame: dựng đứng theo cách cầm máy, không có GPS dùng được, tỉ lệ tùy ý / \
                  levelled by how the photos were held, no usable GPS, arbitrary scale."
