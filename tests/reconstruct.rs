@@ -153,14 +153,11 @@ fn the_garden_lane_reconstructs_to_its_truth() {
     let errors = errors_against_truth(&out.join("model/sparse/0"), &set.join("truth"), 40);
     assert!(errors.rotation < 0.15, "rotation error {} deg", errors.rotation);
     assert!(errors.centre < 0.002 * errors.extent, "centre error {} m of {} m", errors.centre, errors.extent);
-    // The fixes set heading and scale to within their chance errors; up
-    // comes from the photos.
+    // Up comes from the photos; the fixes set heading and scale to within
+    // twice the standard error the report says they allow (6 %, 3.6°).
     eprintln!("scale {:.4}, turn {:.3} deg, tilt {:.4} deg", errors.scale, errors.turn, errors.tilt);
     assert!(errors.tilt < 0.3, "tilted {} deg", errors.tilt);
-    assert!(errors.turn < 5.0 && (errors.scale - 1.0).abs() < 0.1, "turn {}, scale {}", errors.turn, errors.scale);
-    // As the report says they would be: scale and heading within twice
-    // the standard error the fixes allow.
     let allowed = 2.0 * report["frame"]["scale_error"].as_f64().unwrap();
-    assert!(allowed < 0.2, "{}", report["frame"]);
+    assert!(allowed < 0.15, "{}", report["frame"]);
     assert!((errors.scale - 1.0).abs() < allowed && errors.turn.to_radians() < allowed, "{}", report["frame"]);
 }
