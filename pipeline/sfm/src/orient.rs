@@ -182,6 +182,7 @@ mod tests {
     use super::*;
     use crate::bundle::BaCamera;
     use crate::mapper::MapPoint;
+    use crate::upright::held_along;
 
     /// Where the test sites stand: Tân An.
     const ORIGIN: (f64, f64, f64) = (10.5357, 106.4132, 3.0);
@@ -189,15 +190,7 @@ mod tests {
     /// The pose of a camera at `centre` looking at `target`, rolled by
     /// `roll` (radians) about its view; world x east, y north, z up.
     fn look_at(centre: Vector3<f64>, target: Vector3<f64>, roll: f64) -> Pose {
-        let forward = (target - centre).normalize();
-        let right = forward.cross(&Vector3::z()).normalize();
-        let down = forward.cross(&right);
-        let level = Rotation3::from_matrix_unchecked(nalgebra::Matrix3::from_rows(&[
-            right.transpose(),
-            down.transpose(),
-            forward.transpose(),
-        ]));
-        let r = Rotation3::from_axis_angle(&Vector3::z_axis(), roll) * level;
+        let r = held_along(&(target - centre), roll);
         (r, -(r * centre))
     }
 

@@ -88,6 +88,18 @@ pub fn levelling_rotation(up: &Vector3<f64>) -> Rotation3<f64> {
     })
 }
 
+/// World-to-camera rotation of a camera looking along `view`, rolled by
+/// `roll` (radians) about it from level, world z up (for tests).
+#[cfg(test)]
+pub(crate) fn held_along(view: &Vector3<f64>, roll: f64) -> Rotation3<f64> {
+    let view = view.normalize();
+    let right = view.cross(&Vector3::z()).normalize();
+    let down = view.cross(&right);
+    let level =
+        Rotation3::from_matrix_unchecked(Matrix3::from_rows(&[right.transpose(), down.transpose(), view.transpose()]));
+    Rotation3::from_axis_angle(&Vector3::z_axis(), roll) * level
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,14 +109,7 @@ mod tests {
     /// `roll` about its view (radians), world z up.
     fn camera(heading: f64, pitch: f64, roll: f64) -> Rotation3<f64> {
         let view = Vector3::new(heading.cos() * pitch.cos(), heading.sin() * pitch.cos(), pitch.sin());
-        let right = view.cross(&Vector3::z()).normalize();
-        let down = view.cross(&right);
-        let level = Rotation3::from_matrix_unchecked(Matrix3::from_rows(&[
-            right.transpose(),
-            down.transpose(),
-            view.transpose(),
-        ]));
-        Rotation3::from_axis_angle(&Vector3::z_axis(), roll) * level
+        held_along(&view, roll)
     }
 
     fn angle_to_z(up: &Vector3<f64>) -> f64 {
