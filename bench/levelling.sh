@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Levelling without GPS: how far the facade of each real photo set stands
 # from vertical in our model (`heritage reconstruct`: up from the photos'
-# x axes, docs/architecture.md, Mapping step 6) and in the same model
+# x axes refined by the vertical edges they show, docs/architecture.md,
+# Mapping step 6) and in the same model
 # levelled by COLMAP's `model_orientation_aligner`, both its methods:
 # IMAGE-ORIENTATION (the photos' mean up direction, which ours replaced)
 # and MANHATTAN-WORLD (vanishing points of lines found in the photos).
 # The facade is the largest plane among the points (bench/facade_tilt.py).
+# Where the set has ground-truth cameras in a levelled frame (fountain-P11,
+# Herz-Jesus-P8), the model's vertical is also compared with the truth's
+# (bench/gt_tilt.py): a facade need not stand exactly plumb.
 #
 # usage: bench/levelling.sh [SHARED_DIR]   (needs colmap, python3 with numpy, /usr/bin/time)
 set -euo pipefail
@@ -17,22 +21,36 @@ export QT_QPA_PLATFORM=offscreen
 data=$shared/datasets
 
 echo
-echo "Levelling ($(nproc) cores, $(date -u +%F)): facade tilt from vertical, degrees (lower is better)"
-printf '%-16s %9s %19s %17s %14s\n' set ours "COLMAP image-orient" "COLMAP manhattan" "manhattan (s)"
+echo "Levelling ($(nproc) cores, $(date -u +%F)): tilt from vertical, degrees (lower is better)"
+echo "facade: of the largest plane of points; truth: of the model's vertical against the ground truth's"
+printf '%-16s %-7s %9s %19s %17s %14s\n' set measure ours "COLMAP image-orient" "COLMAP manhattan" "manhattan (s)"
+# tilts MEASURE SET MODEL-DIR AXIS: the tilt of one model by one measure
+# ("-" for the truth where the set has none).
+tilts() {
+  if [ "$1" = facade ]; then
+    python3 bench/facade_tilt.py "$3" "$4"
+  elif [ -d "$data/$2/gt_dense_cameras" ]; then
+    python3 bench/gt_tilt.py "$3" "$data/$2/gt_dense_cameras" "$4"
+  else
+    echo -
+  fi
+}
 for set in sceaux-castle fountain-P11 Herz-Jesus-P8; do
   "$bin" reconstruct "$data/$set/images" "$WORK/$set" > /dev/null
-  ours=$(python3 bench/facade_tilt.py "$WORK/$set/model/sparse/0" z)
-  peer=()
+  models=()
   for method in IMAGE-ORIENTATION MANHATTAN-WORLD; do
     out=$WORK/$set-$method
     mkdir -p "$out"
     measure "$set-$method" colmap model_orientation_aligner --image_path "$data/$set/images" \
       --input_path "$WORK/$set/model/sparse/0" --output_path "$out" --method "$method"
     colmap model_converter --input_path "$out" --output_path "$out" --output_type TXT > /dev/null
-    # COLMAP's aligner turns gravity to its y axis.
-    peer+=("$(python3 bench/facade_tilt.py "$out" y)")
+    models+=("$out")
   done
   read -r seconds _ <<< "$(median "$set-MANHATTAN-WORLD")"
-  printf '%-16s %9s %19s %17s %14s\n' "$set" "$ours" "${peer[0]}" "${peer[1]}" "$seconds"
+  for measure in facade truth; do
+    # COLMAP's aligner turns gravity to its y axis.
+    printf '%-16s %-7s %9s %19s %17s %14s\n' "$set" "$measure" "$(tilts $measure "$set" "$WORK/$set/model/sparse/0" z)" \
+      "$(tilts $measure "$set" "${models[0]}" y)" "$(tilts $measure "$set" "${models[1]}" y)" "$seconds"
+  done
 done
 echo "(the same sparse model of ours is the input of both COLMAP methods; ours levels it as it is made)"

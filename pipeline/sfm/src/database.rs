@@ -268,8 +268,12 @@ mod tests {
     #[test]
     fn a_written_front_end_reads_back() {
         let keypoint = Keypoint { x: 1.0, y: 2.0, scale: 1.5, orientation: 0.0, response: 0.1 };
-        let features =
-            Features { keypoints: vec![keypoint; 4], descriptors: vec![7; 4 * DESCRIPTOR_LEN], colors: Vec::new() };
+        let features = Features {
+            keypoints: vec![keypoint; 4],
+            descriptors: vec![7; 4 * DESCRIPTOR_LEN],
+            colors: Vec::new(),
+            edges: Vec::new(),
+        };
         let photos: Vec<PhotoInfo> =
             (0..3).map(|i| PhotoInfo { name: format!("set/{i}.jpg"), width: 640, height: 480, exif: None }).collect();
         let geometry = TwoViewGeometry {

@@ -6,6 +6,7 @@ use std::path::Path;
 use heritage_imaging::{load_display_image, read_exif};
 use image::RgbImage;
 
+use crate::edges::near_vertical_edges;
 use crate::frontend::PhotoInfo;
 use crate::sift::plane::Plane;
 use crate::sift::{Features, SiftOptions, extract};
@@ -19,18 +20,20 @@ pub fn grey_plane(image: &RgbImage) -> Plane {
     Plane { width: image.width() as usize, height: image.height() as usize, data }
 }
 
-/// SIFT features of a display-oriented photo, found on a copy no longer
-/// than `options.max_image_size` and reported in the photo's own pixels,
-/// with the photo's colour at each keypoint.
+/// SIFT features and near-vertical straight edges of a display-oriented
+/// photo, found on a copy no longer than `options.max_image_size` and
+/// reported in the photo's own pixels, with the photo's colour at each
+/// keypoint.
 pub fn photo_features(image: &RgbImage, options: &SiftOptions) -> Features {
     let long = image.width().max(image.height());
+    let found = |grey: Plane| Features { edges: near_vertical_edges(&grey), ..extract(&grey, options) };
     let mut features = if long <= options.max_image_size {
-        extract(&grey_plane(image), options)
+        found(grey_plane(image))
     } else {
         let reduced = heritage_imaging::resize::fit_within(image, options.max_image_size);
         let fx = image.width() as f32 / reduced.width() as f32;
         let fy = image.height() as f32 / reduced.height() as f32;
-        extract(&grey_plane(&reduced), options).rescaled(fx, fy)
+        found(grey_plane(&reduced)).rescaled(fx, fy)
     };
     features.colors = features.keypoints.iter().map(|k| color_at(image, k.x, k.y)).collect();
     features

@@ -13,6 +13,7 @@ pub mod consensus;
 pub mod coverage;
 pub mod database;
 pub mod dots;
+pub mod edges;
 pub mod envelope;
 pub mod estimators;
 pub mod features;

@@ -102,7 +102,7 @@ pub struct Reconstruction {
 
 /// Normalised coordinates of a pixel under a camera's intrinsics (radial
 /// distortion removed by fixed-point iteration).
-fn normalise(camera: &BaCamera, x: &Point) -> [f64; 2] {
+pub(crate) fn normalise(camera: &BaCamera, x: &Point) -> [f64; 2] {
     let (xd, yd) = ((x[0] - camera.cx) / camera.focal, (x[1] - camera.cy) / camera.focal);
     let (mut u, mut v) = (xd, yd);
     for _ in 0..10 {

@@ -260,7 +260,7 @@ mod tests {
         };
         let keypoint = Keypoint { x: 0.0, y: 0.0, scale: 1.0, orientation: 0.0, response: 1.0 };
         let descriptors = (0..n * DESCRIPTOR_LEN).map(|_| next() / 2).collect();
-        Features { keypoints: vec![keypoint; n], descriptors, colors: Vec::new() }
+        Features { keypoints: vec![keypoint; n], descriptors, colors: Vec::new(), edges: Vec::new() }
     }
 
     /// `b` holds `a`'s descriptors 0..n, slightly changed, in reverse order,

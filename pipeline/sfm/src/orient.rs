@@ -16,10 +16,11 @@ use nalgebra::{Rotation3, Vector3};
 use serde::Serialize;
 
 use crate::absolute::Pose;
+use crate::edges::Segment;
 use crate::geo::geodetic_to_enu;
-use crate::mapper::Reconstruction;
+use crate::mapper::{Reconstruction, normalise};
 use crate::similarity::{Similarity, ground_distance, robust_heading_similarity, robust_similarity};
-use crate::upright::{levelling_rotation, upright};
+use crate::upright::{EdgePlane, levelling_rotation, upright, upright_by_edges};
 
 /// Largest distance (metres) between a camera and its GPS fix for the
 /// fix to be trusted; phone GPS is often off by a few metres.
@@ -169,10 +170,38 @@ impl Frame {
     }
 }
 
-/// `model` in east-north-up metres when its GPS fixes allow, else levelled.
-pub fn orient(model: &Reconstruction, fixes: &[Option<(f64, f64, f64)>]) -> (Reconstruction, Frame) {
+/// The straight edges of the photos, with the camera of each, to be seen
+/// as planes in a model's world.
+#[derive(Debug, Clone, Default)]
+pub struct PhotoEdges<'a> {
+    /// Each photo's camera (an index into a model's cameras).
+    pub camera_of: &'a [usize],
+    /// Each photo's edges that may be vertical, in its pixels.
+    pub edges: Vec<&'a [Segment]>,
+}
+
+/// The planes of the edges of `photos` registered in `model`.
+fn edge_planes(model: &Reconstruction, photos: &PhotoEdges) -> Vec<EdgePlane> {
+    let mut planes = Vec::new();
+    for (i, edges) in photos.edges.iter().enumerate() {
+        let Some((rotation, _)) = model.poses.get(i).copied().flatten() else { continue };
+        let camera = &model.cameras[photos.camera_of[i]];
+        let seen = |p: [f32; 2]| normalise(camera, &[f64::from(p[0]), f64::from(p[1])]);
+        planes.extend(edges.iter().map(|s| EdgePlane::seen(&rotation, seen(s.a), seen(s.b))));
+    }
+    planes
+}
+
+/// `model` in east-north-up metres when its GPS fixes allow, else
+/// levelled; up from its photos held level, refined by the `edges` they
+/// show.
+pub fn orient(
+    model: &Reconstruction,
+    fixes: &[Option<(f64, f64, f64)>],
+    edges: &PhotoEdges,
+) -> (Reconstruction, Frame) {
     let rotations: Vec<Rotation3<f64>> = model.poses.iter().flatten().map(|(r, _)| *r).collect();
-    let up = upright(&rotations);
+    let up = upright(&rotations).map(|up| upright_by_edges(&up, &edge_planes(model, edges)));
     let (similarity, frame) = georeference(model, up, fixes).unwrap_or_else(|| (levelling(model, up), Frame::Levelled));
     (model.transformed(&similarity), frame)
 }
@@ -182,7 +211,7 @@ mod tests {
     use super::*;
     use crate::bundle::BaCamera;
     use crate::mapper::MapPoint;
-    use crate::upright::held_along;
+    use crate::upright::{held_along, house_edges};
 
     /// Where the test sites stand: Tân An.
     const ORIGIN: (f64, f64, f64) = (10.5357, 106.4132, 3.0);
@@ -283,7 +312,7 @@ mod tests {
         let mut fixes = fixes_of(&truth, |_| Vector3::zeros());
         fixes[3] = fixes[3].map(|(lat, lon, alt)| (lat + 0.0003, lon, alt)); // 33 m off
         fixes[5] = None;
-        let (oriented, frame) = orient(&truth.transformed(&scramble()), &fixes);
+        let (oriented, frame) = orient(&truth.transformed(&scramble()), &fixes, &PhotoEdges::default());
         let Frame::EastNorthUp { gps_inliers, gps_photos, rms_error, latitude, .. } = frame else {
             panic!("not georeferenced: {frame:?}")
         };
@@ -307,7 +336,8 @@ mod tests {
     #[test]
     fn phone_gps_heights_do_not_tilt_the_model() {
         let truth = ring_rolled(12, |_| 0.0);
-        let (oriented, frame) = orient(&truth.transformed(&scramble()), &fixes_of(&truth, phone_error));
+        let (oriented, frame) =
+            orient(&truth.transformed(&scramble()), &fixes_of(&truth, phone_error), &PhotoEdges::default());
         let Frame::EastNorthUp { gps_inliers, rms_error, scale_error, .. } = frame else { panic!("{frame:?}") };
         assert_eq!(gps_inliers, 12);
         assert!(rms_error < 2.5, "rms {rms_error}");
@@ -341,7 +371,8 @@ mod tests {
                 })
                 .collect(),
         );
-        let (oriented, _) = orient(&truth.transformed(&scramble()), &fixes_of(&truth, phone_error));
+        let (oriented, _) =
+            orient(&truth.transformed(&scramble()), &fixes_of(&truth, phone_error), &PhotoEdges::default());
         let (heading, tilt) = heading_and_tilt(&oriented, &truth);
         assert!(tilt < 0.01 && heading < 3.0, "heading {heading}°, tilt {tilt}°");
     }
@@ -349,7 +380,8 @@ mod tests {
     #[test]
     fn photos_held_at_any_angle_are_fitted_to_the_fixes_in_three_dimensions() {
         let truth = ring_rolled(8, |i| 0.6 * i as f64);
-        let (oriented, frame) = orient(&truth.transformed(&scramble()), &fixes_of(&truth, |_| Vector3::zeros()));
+        let (oriented, frame) =
+            orient(&truth.transformed(&scramble()), &fixes_of(&truth, |_| Vector3::zeros()), &PhotoEdges::default());
         assert!(matches!(frame, Frame::EastNorthUp { gps_inliers: 8, .. }), "{frame:?}");
         for i in 0..8 {
             let (a, b) = (oriented.poses[i].unwrap().0, truth.poses[i].unwrap().0);
@@ -359,7 +391,7 @@ mod tests {
 
     #[test]
     fn without_gps_the_model_is_levelled() {
-        let (oriented, frame) = orient(&ring().transformed(&scramble()), &[None; 8]);
+        let (oriented, frame) = orient(&ring().transformed(&scramble()), &[None; 8], &PhotoEdges::default());
         assert_eq!(frame, Frame::Levelled);
         let mut up = Vector3::zeros();
         for i in 0..8 {
@@ -372,5 +404,45 @@ mod tests {
         }
         assert!(up.normalize().z > 1.0 - 1e-12, "{up:?}");
         assert_eq!(frame.gps_offsets(&oriented, &[None; 8]), vec![None; 8]);
+    }
+
+    #[test]
+    fn the_edges_photos_show_level_photos_held_askew() {
+        // Six photos of the house's front from 30 m, all rolled 1.5° the
+        // same way, tilt up by about that much; its verticals level it.
+        let poses: Vec<Pose> = (0..6)
+            .map(|i| {
+                let a = -1.57 + f64::from(i - 3) * 0.15;
+                look_at(Vector3::new(30.0 * a.cos(), 30.0 * a.sin(), 1.6), Vector3::new(0.0, 0.0, 5.0), 0.026)
+            })
+            .collect();
+        let truth = model(poses);
+        let camera = truth.cameras[0];
+        let pixel = |(r, t): &Pose, x: &Vector3<f64>| {
+            let c = r * x + t;
+            let p = [camera.focal * c.x / c.z + camera.cx, camera.focal * c.y / c.z + camera.cy];
+            (c.z > 0.0 && (0.0..1000.0).contains(&p[0]) && (0.0..800.0).contains(&p[1])).then_some(p.map(|v| v as f32))
+        };
+        let edges: Vec<Vec<Segment>> = truth
+            .poses
+            .iter()
+            .flatten()
+            .map(|pose| {
+                house_edges()
+                    .iter()
+                    .filter_map(|(p, q)| Some(Segment { a: pixel(pose, p)?, b: pixel(pose, q)? }))
+                    .filter(|s| (s.b[0] - s.a[0]).abs() < (s.b[1] - s.a[1]).abs())
+                    .collect()
+            })
+            .collect();
+        let tilt = |edges: PhotoEdges| {
+            let (oriented, _) = orient(&truth.transformed(&scramble()), &[None; 6], &edges);
+            let (r, _) = oriented.poses[0].unwrap();
+            let world = r.inverse() * truth.poses[0].unwrap().0;
+            (world * Vector3::z()).angle(&Vector3::z()).to_degrees()
+        };
+        assert!(tilt(PhotoEdges::default()) > 1.0, "{}", tilt(PhotoEdges::default()));
+        let seen = PhotoEdges { camera_of: &[0; 6], edges: edges.iter().map(|e| &e[..]).collect() };
+        assert!(tilt(seen.clone()) < 0.01, "{}", tilt(seen));
     }
 }

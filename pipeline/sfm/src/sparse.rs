@@ -8,7 +8,7 @@ use crate::bundle::BaCamera;
 use crate::coverage::{Coverage, coverage};
 use crate::frontend::{FrontEnd, PhotoInfo, gps_fixes, points};
 use crate::mapper::{MapperOptions, Measurement, Reconstruction, reconstruct_all};
-use crate::orient::{Frame, orient};
+use crate::orient::{Frame, PhotoEdges, orient};
 use crate::sift::{Features, Keypoint};
 
 /// What a sparse reconstruction found.
@@ -45,7 +45,8 @@ pub fn sparse(
     let mut found = reconstruct_all(&cameras, &front.camera_of, &measurements, &front.pairs, options, progress);
     found.sort_by_key(|m| std::cmp::Reverse(m.poses.iter().flatten().count()));
     let fixes = gps_fixes(photos);
-    let (models, frames): (Vec<Reconstruction>, Vec<Frame>) = found.iter().map(|m| orient(m, &fixes)).unzip();
+    let edges = PhotoEdges { camera_of: &front.camera_of, edges: features.iter().map(|f| &f.edges[..]).collect() };
+    let (models, frames): (Vec<Reconstruction>, Vec<Frame>) = found.iter().map(|m| orient(m, &fixes, &edges)).unzip();
     let names: Vec<String> = photos.iter().map(|p| p.name.clone()).collect();
     let gps_offsets = match (models.first(), frames.first()) {
         (Some(model), Some(frame)) => frame.gps_offsets(model, &fixes),

@@ -15,6 +15,8 @@ pub use describe::DESCRIPTOR_LEN;
 use detect::{DetectOptions, find_extrema};
 use plane::{Plane, blur};
 
+use crate::edges::Segment;
+
 /// Settings of the extractor; the defaults follow COLMAP's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SiftOptions {
@@ -81,6 +83,9 @@ pub struct Features {
     /// sRGB colour of the photo at each keypoint; empty when the features
     /// were found on a grey image alone.
     pub colors: Vec<[u8; 3]>,
+    /// The photo's straight edges near its columns, which may be vertical
+    /// in the world (for finding up); empty when not looked for.
+    pub edges: Vec<Segment>,
 }
 
 impl Features {
@@ -106,6 +111,9 @@ impl Features {
             k.x *= fx;
             k.y *= fy;
             k.scale *= (fx * fy).sqrt();
+        }
+        for edge in &mut self.edges {
+            *edge = edge.rescaled(fx, fy);
         }
         self
     }
@@ -224,7 +232,7 @@ pub fn extract(image: &Plane, options: &SiftOptions) -> Features {
 }
 
 /// First bytes of a features file.
-const MAGIC: &[u8; 8] = b"HSIFT002";
+const MAGIC: &[u8; 8] = b"HSIFT003";
 
 /// Why a features file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -233,44 +241,45 @@ pub struct FeaturesFileError;
 
 impl Features {
     /// The features of a `width` x `height` photo as a file: magic, size,
-    /// count, keypoints (5 little-endian `f32` each), descriptors, colours
-    /// (3 bytes each, or none).
+    /// count of keypoints and of edges, keypoints (5 little-endian `f32`
+    /// each), descriptors, colours (3 bytes each, or none), edges (4 `f32`
+    /// each).
     pub fn to_bytes(&self, width: u32, height: u32) -> Vec<u8> {
-        let mut out = Vec::with_capacity(20 + self.len() * (23 + DESCRIPTOR_LEN));
+        let mut out = Vec::with_capacity(24 + self.len() * (23 + DESCRIPTOR_LEN) + self.edges.len() * 16);
         out.extend_from_slice(MAGIC);
-        for v in [width, height, self.len() as u32] {
+        for v in [width, height, self.len() as u32, self.edges.len() as u32] {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        for k in &self.keypoints {
-            for v in [k.x, k.y, k.scale, k.orientation, k.response] {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-        }
+        let numbers = self.keypoints.iter().flat_map(|k| [k.x, k.y, k.scale, k.orientation, k.response]);
+        out.extend(numbers.flat_map(f32::to_le_bytes));
         out.extend_from_slice(&self.descriptors);
         out.extend(self.colors.iter().flatten());
+        out.extend(self.edges.iter().flat_map(|e| [e.a[0], e.a[1], e.b[0], e.b[1]]).flat_map(f32::to_le_bytes));
         out
     }
 
     /// Reads what [`Features::to_bytes`] wrote: the features and the
     /// photo's width and height.
     pub fn from_bytes(bytes: &[u8]) -> Result<(Features, u32, u32), FeaturesFileError> {
-        let word = |i: usize| -> Result<[u8; 4], FeaturesFileError> {
-            bytes.get(i..i + 4).and_then(|s| s.try_into().ok()).ok_or(FeaturesFileError)
+        let word = |i: usize| -> Result<usize, FeaturesFileError> {
+            let word = bytes.get(i..i + 4).and_then(|s| s.try_into().ok()).ok_or(FeaturesFileError)?;
+            Ok(u32::from_le_bytes(word) as usize)
         };
         if bytes.get(..8) != Some(MAGIC) {
             return Err(FeaturesFileError);
         }
-        let (width, height, count) =
-            (u32::from_le_bytes(word(8)?), u32::from_le_bytes(word(12)?), u32::from_le_bytes(word(16)?) as usize);
-        let descriptors_at = 20 + count * 20;
+        let (width, height, count, edge_count) = (word(8)?, word(12)?, word(16)?, word(20)?);
+        let descriptors_at = 24 + count * 20;
         let colors_at = descriptors_at + count * DESCRIPTOR_LEN;
-        if bytes.len() != colors_at && bytes.len() != colors_at + count * 3 {
+        let colors_len = bytes.len().checked_sub(colors_at + edge_count * 16).ok_or(FeaturesFileError)?;
+        if colors_len != 0 && colors_len != count * 3 {
             return Err(FeaturesFileError);
         }
+        let edges_at = colors_at + colors_len;
         let value = |i: usize| f32::from_le_bytes(bytes[i..i + 4].try_into().expect("four bytes"));
         let keypoints = (0..count)
             .map(|i| {
-                let at = 20 + i * 20;
+                let at = 24 + i * 20;
                 Keypoint {
                     x: value(at),
                     y: value(at + 4),
@@ -280,8 +289,15 @@ impl Features {
                 }
             })
             .collect();
-        let colors = bytes[colors_at..].chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
-        Ok((Features { keypoints, descriptors: bytes[descriptors_at..colors_at].to_vec(), colors }, width, height))
+        let colors = bytes[colors_at..edges_at].chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+        let edges = (0..edge_count)
+            .map(|i| {
+                let at = edges_at + i * 16;
+                Segment { a: [value(at), value(at + 4)], b: [value(at + 8), value(at + 12)] }
+            })
+            .collect();
+        let descriptors = bytes[descriptors_at..colors_at].to_vec();
+        Ok((Features { keypoints, descriptors, colors, edges }, width as u32, height as u32))
     }
 }
 
@@ -296,15 +312,18 @@ mod tests {
             keypoints: vec![keypoint; 3],
             descriptors: (0..3 * DESCRIPTOR_LEN).map(|i| i as u8).collect(),
             colors: Vec::new(),
+            edges: Vec::new(),
         };
-        for colors in [vec![], vec![[1, 2, 3], [4, 5, 6], [7, 8, 9]]] {
-            features.colors = colors;
+        let edges = vec![Segment { a: [1.0, 2.0], b: [3.0, 40.5] }, Segment { a: [-1.0, 0.0], b: [7.0, 8.0] }];
+        let colors = vec![[1, 2, 3], [4, 5, 6], [7, 8, 9]];
+        for (colors, edges) in [(vec![], vec![]), (colors.clone(), vec![]), (vec![], edges.clone()), (colors, edges)] {
+            (features.colors, features.edges) = (colors, edges);
             let bytes = features.to_bytes(640, 480);
             let (back, w, h) = Features::from_bytes(&bytes).unwrap();
             assert_eq!((&back, w, h), (&features, 640, 480));
             assert!(Features::from_bytes(&bytes[..bytes.len() - 1]).is_err());
         }
-        assert!(Features::from_bytes(b"HSIFT002").is_err());
+        assert!(Features::from_bytes(b"HSIFT003").is_err());
         assert!(Features::from_bytes(b"HSIFT001\0\0\0\0\0\0\0\0\0\0\0\0").is_err());
     }
 }
