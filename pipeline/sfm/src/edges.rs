@@ -66,11 +66,13 @@ pub fn detect_edges(grey: &Plane) -> Vec<Segment> {
     let min_length = MIN_LENGTH_SHARE * plane.width.max(plane.height) as f32;
     // Each halving maps corner coordinates by a factor of two exactly.
     let to_input = |v: f32| factor * v;
-    grow_regions(&gradients)
-        .into_iter()
-        .filter_map(|region| fit_segment(&region, &gradients, min_length))
-        .map(|s| Segment { a: s.a.map(to_input), b: s.b.map(to_input) })
-        .collect()
+    let mut edges = Vec::new();
+    grow_regions(&gradients, |region| {
+        if let Some(s) = fit_segment(region, &gradients, min_length) {
+            edges.push(Segment { a: s.a.map(to_input), b: s.b.map(to_input) });
+        }
+    });
+    edges
 }
 
 /// The edges of `grey` that lean at most [`MAX_LEAN_DEG`] from its
@@ -141,8 +143,8 @@ fn angle_difference(a: f32, b: f32) -> f32 {
 
 /// Regions of neighbouring pixels (8-connected) whose gradient directions
 /// agree with the region's mean within the tolerance, grown from the
-/// strongest pixels first; each region is its pixel indices.
-fn grow_regions(g: &Gradients) -> Vec<Vec<usize>> {
+/// strongest pixels first; each region's pixel indices go to `found`.
+fn grow_regions(g: &Gradients, mut found: impl FnMut(&[usize])) {
     // Strongest first: a positive float's bits order as it does, so the
     // magnitude's bits above the index sort both at once.
     let mut seeds: Vec<u64> = (0..g.magnitude.len())
@@ -152,13 +154,14 @@ fn grow_regions(g: &Gradients) -> Vec<Vec<usize>> {
     seeds.par_sort_unstable_by(|p, q| q.cmp(p));
     let tolerance = ANGLE_TOLERANCE_DEG.to_radians();
     let mut used = vec![false; g.magnitude.len()];
-    let mut regions = Vec::new();
+    let mut region = Vec::new();
     for seed in seeds.into_iter().map(|s| (s & u64::from(u32::MAX)) as usize) {
         if used[seed] {
             continue;
         }
         used[seed] = true;
-        let mut region = vec![seed];
+        region.clear();
+        region.push(seed);
         let (mut sum_cos, mut sum_sin) = (g.angle[seed].cos(), g.angle[seed].sin());
         let mut next = 0;
         while next < region.len() {
@@ -178,9 +181,8 @@ fn grow_regions(g: &Gradients) -> Vec<Vec<usize>> {
                 }
             }
         }
-        regions.push(region);
+        found(&region);
     }
-    regions
 }
 
 /// The segment along a region: its centre and main axis from the
