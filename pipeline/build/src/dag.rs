@@ -10,16 +10,17 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use heritage_archive::Progress;
 use heritage_archive::cache::{BuildCache, CacheKey};
 use heritage_archive::parallel::{cores, map_bounded};
+use heritage_archive::{NoProgress, Progress};
 use image::RgbImage;
 use serde::Serialize;
 
 use crate::inputs::PhotoInput;
 
-/// The closure that writes a job's outputs into a folder.
-pub type JobFn<'a> = Box<dyn Fn(&Path) -> Result<()> + Send + Sync + 'a>;
+/// The closure that writes a job's outputs into a folder, telling its
+/// progress to the second argument.
+pub type JobFn<'a> = Box<dyn Fn(&Path, &dyn Progress) -> Result<()> + Send + Sync + 'a>;
 
 /// One cache entry to make.
 pub struct Job<'a> {
@@ -67,7 +68,7 @@ impl<T: PhotoStage> Stage for T {
             .map(|photo| Job {
                 key: self.key(&photo.sha256),
                 label: photo.label(),
-                run: Box::new(move |out: &Path| self.make(photo.load_display_image()?, out)),
+                run: Box::new(move |out: &Path, _: &dyn Progress| self.make(photo.load_display_image()?, out)),
             })
             .collect())
     }
@@ -140,11 +141,15 @@ pub fn run_stage(
         return Ok((report, labels));
     }
     progress.start(name, todo.len() as u64);
+    // A lone job (one site's matching or mapping, minutes long) shows its
+    // own phases in place of the stage's bar; jobs run side by side would
+    // mix theirs, so they count as steps of it.
+    let inner: &dyn Progress = if todo.len() == 1 { progress } else { &NoProgress };
     // As many jobs at a time as there are cores: each may use every core
     // inside, and memory holds only the photos being worked on.
     let outcomes = map_bounded(&todo, cores(), |job| {
-        let outcome =
-            run_job(cache, name, job).map_err(|e| JobFailure { label: job.label.clone(), error: format!("{e:#}") });
+        let outcome = run_job(cache, name, job, inner)
+            .map_err(|e| JobFailure { label: job.label.clone(), error: format!("{e:#}") });
         progress.advance(1);
         outcome
     });
@@ -161,9 +166,9 @@ pub fn run_stage(
     Ok((report, labels))
 }
 
-fn run_job(cache: &BuildCache, stage: &str, job: &Job) -> Result<()> {
+fn run_job(cache: &BuildCache, stage: &str, job: &Job, progress: &dyn Progress) -> Result<()> {
     let pending = cache.begin(stage, &job.key)?;
-    (job.run)(pending.dir())?;
+    (job.run)(pending.dir(), progress)?;
     pending.commit()?;
     Ok(())
 }
@@ -171,8 +176,8 @@ fn run_job(cache: &BuildCache, stage: &str, job: &Job) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use heritage_archive::NoProgress;
     use heritage_archive::cache::KeyBuilder;
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     struct Counting {
@@ -196,8 +201,10 @@ mod tests {
                 .map(|i| Job {
                     key: KeyBuilder::new(self.name, 1).add("i", &[(i % self.distinct) as u8]).finish(),
                     label: format!("job {i}"),
-                    run: Box::new(move |dir: &Path| {
+                    run: Box::new(move |dir: &Path, progress: &dyn Progress| {
                         self.runs.fetch_add(1, Ordering::SeqCst);
+                        progress.start("inside", 1);
+                        progress.finish();
                         if self.fail_on == Some(i) {
                             bail!("boom");
                         }
@@ -244,6 +251,30 @@ mod tests {
         assert_eq!((report.built, labels.len()), (4, 4));
         assert_eq!(s.runs.load(Ordering::SeqCst), 0);
         assert!(!dir.path().join("s").exists());
+    }
+
+    /// The phases started, in order.
+    #[derive(Default)]
+    struct Phases(Mutex<Vec<String>>);
+
+    impl Progress for Phases {
+        fn start(&self, phase: &str, _total: u64) {
+            self.0.lock().unwrap().push(phase.to_string());
+        }
+        fn advance(&self, _n: u64) {}
+        fn finish(&self) {}
+    }
+
+    #[test]
+    fn a_lone_job_shows_its_own_progress_and_many_count_as_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = BuildCache::new(dir.path().to_path_buf());
+        let phases = Phases::default();
+        run_stage(&Counting { distinct: 1, ..stage("one", &[], None) }, &[], &cache, false, &phases).unwrap();
+        assert_eq!(*phases.0.lock().unwrap(), ["one", "inside"]);
+        let phases = Phases::default();
+        run_stage(&stage("four", &[], None), &[], &cache, false, &phases).unwrap();
+        assert_eq!(*phases.0.lock().unwrap(), ["four"]);
     }
 
     #[test]

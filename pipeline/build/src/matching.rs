@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use heritage_archive::NoProgress;
+use heritage_archive::Progress;
 use heritage_archive::cache::{BuildCache, CacheKey, KeyBuilder};
 use heritage_imaging::read_exif;
 use heritage_sfm::database::{read_front_end, write_front_end};
@@ -98,9 +98,9 @@ impl MatchesStage {
     }
 
     /// Matches the photos of one site into `out`.
-    fn make(&self, photos: &[&PhotoInput], out: &Path) -> Result<()> {
+    fn make(&self, photos: &[&PhotoInput], out: &Path, progress: &dyn Progress) -> Result<()> {
         let (infos, all_features) = self.load_site(photos)?;
-        let front = run_front_end(&infos, &all_features, None, &self.options, &NoProgress);
+        let front = run_front_end(&infos, &all_features, None, &self.options, progress);
         write_front_end(&out.join(DATABASE_FILE), &infos, &all_features, &front)?;
         std::fs::write(out.join(SUMMARY_FILE), serde_json::to_vec_pretty(&front.summary(&all_features))?)?;
         Ok(())
@@ -143,7 +143,7 @@ impl Stage for MatchesStage {
             .map(|(site, photos)| Job {
                 key: self.site_key(&photos),
                 label: site,
-                run: Box::new(move |out: &Path| self.make(&photos, out)),
+                run: Box::new(move |out: &Path, progress: &dyn Progress| self.make(&photos, out, progress)),
             })
             .collect())
     }
@@ -160,12 +160,12 @@ impl SparseStage {
     const VERSION: u32 = 5;
 
     /// Maps the photos of one site into `out`.
-    fn make(&self, photos: &[&PhotoInput], out: &Path) -> Result<()> {
+    fn make(&self, photos: &[&PhotoInput], out: &Path, progress: &dyn Progress) -> Result<()> {
         let (infos, features) = self.matches.load_site(photos)?;
         let entry = self.matches.cache.entry(Stage::name(&self.matches), &self.matches.site_key(photos));
         let front = read_front_end(&entry.join(DATABASE_FILE))
             .with_context(|| format!("the matches of {} are missing: run the build again", entry.display()))?;
-        let result = sparse(&infos, &features, &front, &MapperOptions::default(), &NoProgress);
+        let result = sparse(&infos, &features, &front, &MapperOptions::default(), progress);
         write_model_files(out, &Inputs { photos: &infos, features: &features, front: &front }, &result)?;
         Ok(())
     }
@@ -187,7 +187,8 @@ impl Stage for SparseStage {
                 let key = KeyBuilder::new(self.name(), Self::VERSION)
                     .add("matches", self.matches.site_key(&photos).as_str().as_bytes())
                     .finish();
-                Job { key, label: site, run: Box::new(move |out: &Path| self.make(&photos, out)) }
+                let run = Box::new(move |out: &Path, progress: &dyn Progress| self.make(&photos, out, progress));
+                Job { key, label: site, run }
             })
             .collect())
     }
