@@ -49,7 +49,7 @@ const MIN_LENGTH_SHARE: f32 = 0.02;
 /// Least share of its fitted rectangle a region fills to be a line.
 const MIN_DENSITY: f32 = 0.7;
 /// Most edges kept per photo, longest first.
-pub const MAX_EDGES: usize = 400;
+const MAX_EDGES: usize = 400;
 /// Edges leaning further than this from the photo's columns (degrees) are
 /// not kept: only edges that may be vertical in the world serve.
 const MAX_LEAN_DEG: f32 = 40.0;
