@@ -92,7 +92,13 @@ fn levelling(model: &Reconstruction, up: Option<Vector3<f64>>) -> Similarity {
 /// The similarity from camera centres `from` to fixes `to` (east-north-up
 /// metres) and its inlier mask: levelled by the photos' `up` when they
 /// were held level, then turned about the vertical; else fitted in three
-/// dimensions.
+/// dimensions. The fit in three dimensions is taken too where more fixes
+/// agree with it, in three dimensions, than with the levelled one seen
+/// from above: the photos' rotations can leave up undecided, as a drone's
+/// passes straight down along one heading do (every x axis parallel, the
+/// views taken for level ones), and then the fixes decide. Where up is
+/// right, a fix within reach in three dimensions is within reach from
+/// above, so the levelled fit keeps at least as many.
 fn fit_to_fixes(
     up: Option<Vector3<f64>>,
     from: &[Vector3<f64>],
@@ -103,8 +109,12 @@ fn fit_to_fixes(
     };
     let tilt = levelling_rotation(&up);
     let levelled: Vec<Vector3<f64>> = from.iter().map(|c| tilt * c).collect();
-    let (turn, inliers) = robust_heading_similarity(&levelled, to, MAX_GPS_ERROR)?;
-    Some((Similarity { rotation: turn.rotation * tilt, ..turn }, inliers))
+    let level_fit = robust_heading_similarity(&levelled, to, MAX_GPS_ERROR)
+        .map(|(turn, inliers)| (Similarity { rotation: turn.rotation * tilt, ..turn }, inliers));
+    let agreeing =
+        |fit: &Option<(Similarity, Vec<bool>)>| fit.as_ref().map_or(0, |(_, k)| k.iter().filter(|&&k| k).count());
+    let spatial_fit = robust_similarity(from, to, MAX_GPS_ERROR);
+    if agreeing(&spatial_fit) > agreeing(&level_fit) { spatial_fit } else { level_fit }
 }
 
 /// Geographic alignment of `model`, whose photos' up is `up` if they were
@@ -444,5 +454,36 @@ mod tests {
         assert!(tilt(PhotoEdges::default()) > 1.0, "{}", tilt(PhotoEdges::default()));
         let seen = PhotoEdges { camera_of: &[0; 6], edges: edges.iter().map(|e| &e[..]).collect() };
         assert!(tilt(seen.clone()) < 0.01, "{}", tilt(seen));
+    }
+
+    #[test]
+    fn a_drones_passes_straight_down_are_levelled_by_their_fixes() {
+        // Three passes of five photos 40 m up, straight down, the drone
+        // turning back at each end: every x axis is parallel, so the
+        // photos leave up undecided about them. A drone's fixes (0.5 m
+        // off, its barometric heights too) decide it.
+        let poses: Vec<Pose> = (0..15)
+            .map(|i| {
+                let (pass, step) = (i / 5, i % 5);
+                let centre = Vector3::new(f64::from(step) * 8.0, f64::from(pass) * 12.0, 40.0);
+                let heading = if pass % 2 == 0 { 0.0 } else { std::f64::consts::PI };
+                let rows = [
+                    Vector3::new(heading.cos(), heading.sin(), 0.0).transpose(),
+                    Vector3::new(heading.sin(), -heading.cos(), 0.0).transpose(),
+                    -Vector3::z().transpose(),
+                ];
+                let r = Rotation3::from_matrix_unchecked(nalgebra::Matrix3::from_rows(&rows));
+                (r, -(r * centre))
+            })
+            .collect();
+        let truth = model(poses);
+        let drone_error = |i: usize| phone_error(i).component_mul(&Vector3::new(0.25, 0.25, 0.05));
+        let (oriented, frame) =
+            orient(&truth.transformed(&scramble()), &fixes_of(&truth, drone_error), &PhotoEdges::default());
+        assert!(matches!(frame, Frame::EastNorthUp { gps_inliers: 15, .. }), "{frame:?}");
+        let (r, _) = oriented.poses[0].unwrap();
+        let world = r.inverse() * truth.poses[0].unwrap().0;
+        let tilt = (world * Vector3::z()).angle(&Vector3::z()).to_degrees();
+        assert!(tilt < 1.0, "tilted {tilt}°");
     }
 }

@@ -61,14 +61,19 @@ pub fn upright(rotations: &[Rotation3<f64>]) -> Option<Vector3<f64>> {
     for _ in 0..8 {
         let view_weight = (roll / PITCH_SPREAD_DEG.to_radians()).powi(2);
         let mut scatter = Matrix3::zeros();
-        let mut mean_up = Vector3::zeros();
+        let (mut mean_up, mut mean_view) = (Vector3::zeros(), Vector3::zeros());
         for ((x, photo_up, view), _) in axes.iter().zip(&keep).filter(|(_, k)| **k) {
             scatter += x * x.transpose() + view_weight * view * view.transpose();
             mean_up += photo_up;
+            mean_view += view;
         }
         let eigen = scatter.symmetric_eigen();
         up = eigen.eigenvectors.column(eigen.eigenvalues.imin()).normalize();
-        if up.dot(&mean_up) < 0.0 {
+        // Up's side: the photos' own up where it is nearer vertical than
+        // their views (walls, towers, oblique views from above), else the
+        // side their views look down from (straight down from a drone).
+        let (up_side, down_side) = (up.dot(&mean_up), -up.dot(&mean_view));
+        if (if up_side.abs() >= down_side.abs() { up_side } else { down_side }) < 0.0 {
             up = -up;
         }
         let leans: Vec<Option<f64>> =
@@ -257,6 +262,22 @@ mod tests {
         let flipped: Vec<_> = photos.iter().map(|r| r * Rotation3::from_axis_angle(&Vector3::x_axis(), 3.0)).collect();
         let turned = Rotation3::from_axis_angle(&Vector3::x_axis(), -3.0) * Vector3::z();
         assert!(upright(&flipped).unwrap().dot(&turned) > 0.999);
+    }
+
+    #[test]
+    fn photos_looking_straight_down_have_up_behind_them() {
+        // A drone's photos straight down give or take 2° (the top of the
+        // photo towards or away from where it leans), turned every which
+        // way: their x axes find the vertical, their views its sign.
+        let down = (-88f64).to_radians();
+        let photos: Vec<_> = (0..8)
+            .map(|i| camera(f64::from(i) * 0.8, down, if i % 3 == 0 { 0.0 } else { std::f64::consts::PI }))
+            .collect();
+        // Their own up (image -y) leans down on the whole: it cannot say.
+        let mean: Vector3<f64> = photos.iter().map(|r| -r.matrix().row(1).transpose()).sum();
+        assert!(mean.z < 0.0, "{mean:?}");
+        let up = upright(&photos).unwrap();
+        assert!(up.dot(&Vector3::z()) > 1.0 - 1e-9, "{up:?}");
     }
 
     #[test]
