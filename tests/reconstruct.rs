@@ -90,6 +90,8 @@ fn the_synthetic_site_reconstructs_to_its_truth() {
     assert_eq!(report["registered"], n, "{report:#}");
     assert_eq!(report["frame"]["kind"], "east_north_up");
     assert!(report["frame"]["rms_error"].as_f64().unwrap() < 0.1, "{}", report["frame"]);
+    // The house's corners and window sides refined up.
+    assert!(report["frame"]["vertical_edges"].as_u64().unwrap() > 0, "{}", report["frame"]);
 
     let model = out.join("model");
     let errors = errors_against_truth(&model.join("sparse/0"), &set.join("truth"), n);

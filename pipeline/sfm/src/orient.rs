@@ -48,9 +48,16 @@ pub enum Frame {
         /// Standard error of the scale as a share of it (and of the
         /// heading, in radians) that the fixes' scatter allows.
         scale_error: f64,
+        /// Vertical edges in the photos that refined up (0: up from how
+        /// the photos were held alone).
+        vertical_edges: usize,
     },
     /// Levelled by the photos' up direction; arbitrary scale and heading.
-    Levelled,
+    Levelled {
+        /// Vertical edges in the photos that refined up (0: up from how
+        /// the photos were held alone).
+        vertical_edges: usize,
+    },
 }
 
 /// World-to-camera pose after the world is mapped by `s`.
@@ -124,6 +131,7 @@ fn georeference(
     model: &Reconstruction,
     up: Option<Vector3<f64>>,
     fixes: &[Option<(f64, f64, f64)>],
+    vertical_edges: usize,
 ) -> Option<(Similarity, Frame)> {
     let with_fix: Vec<(Vector3<f64>, (f64, f64, f64))> =
         (0..model.poses.len()).filter_map(|i| Some((model.centre(i)?, (*fixes.get(i)?)?))).collect();
@@ -159,6 +167,7 @@ fn georeference(
         gps_photos: with_fix.len(),
         rms_error: (squares / k).sqrt(),
         scale_error: scatter / spread.sqrt(),
+        vertical_edges,
     };
     Some((similarity, frame))
 }
@@ -211,8 +220,15 @@ pub fn orient(
     edges: &PhotoEdges,
 ) -> (Reconstruction, Frame) {
     let rotations: Vec<Rotation3<f64>> = model.poses.iter().flatten().map(|(r, _)| *r).collect();
-    let up = upright(&rotations).map(|up| upright_by_edges(&up, &edge_planes(model, edges)));
-    let (similarity, frame) = georeference(model, up, fixes).unwrap_or_else(|| (levelling(model, up), Frame::Levelled));
+    let (up, vertical_edges) = match upright(&rotations) {
+        Some(up) => {
+            let (up, used) = upright_by_edges(&up, &edge_planes(model, edges));
+            (Some(up), used)
+        }
+        None => (None, 0),
+    };
+    let (similarity, frame) = georeference(model, up, fixes, vertical_edges)
+        .unwrap_or_else(|| (levelling(model, up), Frame::Levelled { vertical_edges }));
     (model.transformed(&similarity), frame)
 }
 
@@ -402,7 +418,7 @@ mod tests {
     #[test]
     fn without_gps_the_model_is_levelled() {
         let (oriented, frame) = orient(&ring().transformed(&scramble()), &[None; 8], &PhotoEdges::default());
-        assert_eq!(frame, Frame::Levelled);
+        assert_eq!(frame, Frame::Levelled { vertical_edges: 0 });
         let mut up = Vector3::zeros();
         for i in 0..8 {
             let (r, _) = oriented.poses[i].unwrap();

@@ -135,12 +135,13 @@ const MAX_EDGE_CORRECTION_DEG: f64 = 6.0;
 
 /// `up` refined by the edges whose `planes` hold it: the direction most
 /// nearly in the planes within a gate of it, the gate narrowing from
-/// [`FIRST_EDGE_GATE_DEG`] to [`LAST_EDGE_GATE_DEG`] as up settles. `up`
-/// itself when too few edges, or edges from too narrow a spread of
-/// directions, qualify.
-pub fn upright_by_edges(up: &Vector3<f64>, planes: &[EdgePlane]) -> Vector3<f64> {
+/// [`FIRST_EDGE_GATE_DEG`] to [`LAST_EDGE_GATE_DEG`] as up settles, and
+/// how many edges it was taken from. `up` itself, from no edges, when too
+/// few edges, or edges from too narrow a spread of directions, qualify.
+pub fn upright_by_edges(up: &Vector3<f64>, planes: &[EdgePlane]) -> (Vector3<f64>, usize) {
     let mut refined = *up;
     let mut gate = FIRST_EDGE_GATE_DEG;
+    let mut used = 0;
     for _ in 0..10 {
         let within = gate.to_radians().sin();
         let mut scatter = Matrix3::zeros();
@@ -154,8 +155,9 @@ pub fn upright_by_edges(up: &Vector3<f64>, planes: &[EdgePlane]) -> Vector3<f64>
         order.sort_by(|&i, &j| eigen.eigenvalues[i].total_cmp(&eigen.eigenvalues[j]));
         let [_, middle, most] = order.map(|i| eigen.eigenvalues[i]);
         if count < MIN_VERTICAL_EDGES || middle < MIN_EDGE_SPREAD * (middle + most) {
-            return *up;
+            return (*up, 0);
         }
+        used = count;
         let next = eigen.eigenvectors.column(order[0]).normalize();
         let next = if next.dot(up) < 0.0 { -next } else { next };
         let moved = next.angle(&refined);
@@ -165,7 +167,7 @@ pub fn upright_by_edges(up: &Vector3<f64>, planes: &[EdgePlane]) -> Vector3<f64>
         }
         gate = (gate / 2.0).max(LAST_EDGE_GATE_DEG);
     }
-    if refined.angle(up) > MAX_EDGE_CORRECTION_DEG.to_radians() { *up } else { refined }
+    if refined.angle(up) > MAX_EDGE_CORRECTION_DEG.to_radians() { (*up, 0) } else { (refined, used) }
 }
 
 /// The rotation that turns `up` to +z by the shortest way.
@@ -317,11 +319,14 @@ mod tests {
     fn vertical_edges_level_a_model_the_photos_left_tilted() {
         let tilted = Rotation3::from_axis_angle(&Vector3::y_axis(), 3f64.to_radians()) * Vector3::z();
         let around: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.52).collect();
-        let up = upright_by_edges(&tilted, &seen_planes(&house_edges(), &around));
+        let planes = seen_planes(&house_edges(), &around);
+        let (up, used) = upright_by_edges(&tilted, &planes);
         assert!(angle_to_z(&up) < 0.03, "{}", angle_to_z(&up));
+        // The corners and window sides, not the sills and eaves.
+        assert!(used > planes.len() / 2 && used < planes.len(), "{used} of {}", planes.len());
         // From the front only, up to 25° either side.
         let front: Vec<f64> = (0..6).map(|i| 1.57 + f64::from(i - 3) * 0.15).collect();
-        let up = upright_by_edges(&tilted, &seen_planes(&house_edges(), &front));
+        let (up, _) = upright_by_edges(&tilted, &seen_planes(&house_edges(), &front));
         assert!(angle_to_z(&up) < 0.05, "{}", angle_to_z(&up));
     }
 
@@ -330,8 +335,8 @@ mod tests {
         let level: Vec<_> = house_edges().into_iter().filter(|(p, q)| (p - q).normalize().z.abs() < 0.9).collect();
         let tilted = Rotation3::from_axis_angle(&Vector3::y_axis(), 3f64.to_radians()) * Vector3::z();
         let around: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.52).collect();
-        assert_eq!(upright_by_edges(&tilted, &seen_planes(&level, &around)), tilted);
-        assert_eq!(upright_by_edges(&tilted, &[]), tilted);
+        assert_eq!(upright_by_edges(&tilted, &seen_planes(&level, &around)), (tilted, 0));
+        assert_eq!(upright_by_edges(&tilted, &[]), (tilted, 0));
     }
 
     #[test]

@@ -85,7 +85,14 @@ pub fn run(args: ReconstructArgs) -> Result<ExitCode> {
         print!("{}", result.coverage.to_text());
         match result.frames.first() {
             Some(Frame::EastNorthUp {
-                latitude, longitude, gps_inliers, gps_photos, rms_error, scale_error, ..
+                latitude,
+                longitude,
+                gps_inliers,
+                gps_photos,
+                rms_error,
+                scale_error,
+                vertical_edges,
+                ..
             }) => {
                 println!(
                     "\nHệ toạ độ / frame: mét về phía đông, bắc và lên quanh / metres east, north and up of \
@@ -97,10 +104,11 @@ pub fn run(args: ReconstructArgs) -> Result<ExitCode> {
                     "Với độ lệch ấy, tỉ lệ sai khoảng ±{percent:.1} % và hướng ±{degrees:.1}° / with that scatter, \
                      the scale is good to about ±{percent:.1} % and the heading to ±{degrees:.1}°."
                 );
+                println!("{}.", up_source(*vertical_edges));
             }
-            Some(Frame::Levelled) => println!(
-                "\nHệ toạ độ / frame: dựng đứng theo cách cầm máy, không có GPS dùng được, tỉ lệ tùy ý / \
-                 levelled by how the photos were held, no usable GPS, arbitrary scale."
+            Some(Frame::Levelled { vertical_edges }) => println!(
+                "\nHệ toạ độ / frame: không có GPS dùng được, tỉ lệ tùy ý / no usable GPS, arbitrary scale. {}.",
+                up_source(*vertical_edges)
             ),
             None => {}
         }
@@ -110,4 +118,16 @@ pub fn run(args: ReconstructArgs) -> Result<ExitCode> {
         );
     }
     Ok(if result.models.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// Where the model's up came from, in Vietnamese then English.
+fn up_source(vertical_edges: usize) -> String {
+    if vertical_edges == 0 {
+        "Chiều đứng theo cách cầm máy / up from how the photos were held".to_string()
+    } else {
+        format!(
+            "Chiều đứng theo cách cầm máy và {vertical_edges} cạnh thẳng đứng trong ảnh / up from how the photos \
+             were held and {vertical_edges} vertical edges they show"
+        )
+    }
 }
