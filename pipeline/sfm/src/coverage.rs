@@ -19,6 +19,8 @@ pub const WELL_SEEN: usize = 3;
 const MAX_WEAK_AREAS: usize = 5;
 /// Fewest points of a cell of the model for it to be judged.
 const MIN_CELL_POINTS: usize = 20;
+/// Photos named for each weak area.
+const SEEN_BY: usize = 3;
 
 /// Why a photo did not join any model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -116,8 +118,9 @@ pub struct WeakArea {
     pub points: usize,
     /// Share of them seen by fewer than three photos.
     pub weak_share: f64,
-    /// The registered photos taken nearest to it.
-    pub nearest_photos: Vec<String>,
+    /// The photos that see most of its weakly seen points, most first:
+    /// more photos of the area are wanted from beside where these stood.
+    pub seen_by: Vec<String>,
 }
 
 /// The whole report.
@@ -187,35 +190,51 @@ fn weak_areas(model: &Reconstruction, names: &[String], east_north_up: bool) -> 
     let (mx, my) = (quantile(&xs, 0.5), quantile(&ys, 0.5));
     let extent = (quantile(&xs, 0.95) - quantile(&xs, 0.05)).max(quantile(&ys, 0.95) - quantile(&ys, 0.05));
     let cell = (extent / 6.0).max(1e-9);
-    let mut cells: HashMap<(i64, i64), (usize, usize, Vector3<f64>)> = HashMap::new();
+    let mut cells: HashMap<(i64, i64), Cell> = HashMap::new();
     for p in &model.points {
         let key = (((p.position.x - mx) / cell).floor() as i64, ((p.position.y - my) / cell).floor() as i64);
-        let entry = cells.entry(key).or_insert((0, 0, Vector3::zeros()));
-        entry.0 += 1;
-        entry.1 += usize::from(p.observations.len() < WELL_SEEN);
-        entry.2 += p.position;
+        let entry = cells.entry(key).or_default();
+        entry.points += 1;
+        entry.sum += p.position;
+        if p.observations.len() < WELL_SEEN {
+            entry.weak += 1;
+            for &(photo, _) in &p.observations {
+                *entry.sightings.entry(photo as usize).or_default() += 1;
+            }
+        }
     }
-    let centres: Vec<(usize, Vector3<f64>)> =
-        (0..model.poses.len()).filter_map(|i| model.centre(i).map(|c| (i, c))).collect();
     let mut areas: Vec<(usize, WeakArea)> = cells
         .into_values()
-        .filter(|&(n, weak, _)| n >= MIN_CELL_POINTS && weak * 2 > n)
-        .map(|(n, weak, sum)| {
-            let centre = sum / n as f64;
-            let mut nearest = centres.clone();
-            nearest.sort_by(|a, b| (a.1 - centre).norm().total_cmp(&(b.1 - centre).norm()));
+        .filter(|c| c.points >= MIN_CELL_POINTS && c.weak * 2 > c.points)
+        .map(|c| {
+            let centre = c.sum / c.points as f64;
+            let mut seen_by: Vec<(usize, usize)> = c.sightings.into_iter().collect();
+            seen_by.sort_by_key(|&(photo, count)| (std::cmp::Reverse(count), photo));
             let area = WeakArea {
                 centre: [centre.x, centre.y, centre.z],
                 direction: east_north_up.then(|| compass(centre.x - mx, centre.y - my)),
-                points: n,
-                weak_share: weak as f64 / n as f64,
-                nearest_photos: nearest.iter().take(3).map(|&(i, _)| names[i].clone()).collect(),
+                points: c.points,
+                weak_share: c.weak as f64 / c.points as f64,
+                seen_by: seen_by.iter().take(SEEN_BY).map(|&(photo, _)| names[photo].clone()).collect(),
             };
-            (weak, area)
+            (c.weak, area)
         })
         .collect();
     areas.sort_by_key(|a| std::cmp::Reverse(a.0));
     areas.into_iter().take(MAX_WEAK_AREAS).map(|(_, area)| area).collect()
+}
+
+/// One cell of the ground plan while the weak areas are counted.
+#[derive(Default)]
+struct Cell {
+    /// Points in it.
+    points: usize,
+    /// Those seen by fewer than `WELL_SEEN` photos.
+    weak: usize,
+    /// Sum of the points' positions.
+    sum: Vector3<f64>,
+    /// For each photo, how many of the weak points it sees.
+    sightings: HashMap<usize, usize>,
 }
 
 /// The report for photos `names` (with their `keypoints`), the verified
@@ -350,13 +369,17 @@ impl Coverage {
                 let side = area.direction.map(|d| format!(", {d} side")).unwrap_or_default();
                 let _ = writeln!(
                     s,
-                    "  ({x:.1}, {y:.1}, {z:.1}){side}: {:.0} % của {} điểm / of {} points; chụp thêm gần / add photos near {}",
+                    "  ({x:.1}, {y:.1}, {z:.1}){side}: {:.0} % của {} điểm / of {} points; thấy chủ yếu từ / seen mostly from {}",
                     100.0 * area.weak_share,
                     area.points,
                     area.points,
-                    area.nearest_photos.join(", ")
+                    area.seen_by.join(", ")
                 );
             }
+            let _ = writeln!(
+                s,
+                "  Chụp thêm mỗi vùng từ hai bên chỗ đứng của các ảnh đó, vài bước mỗi bên.\n  Photograph each area again from a few steps to each side of where those photos were taken."
+            );
         }
         s
     }
@@ -418,6 +441,31 @@ mod tests {
         assert!(text.contains("xem vị trí") && text.contains("check where these photos sit"));
         report.photos[1].gps_offset = Some(7.9);
         assert!(!report.to_text().contains("GPS fix"));
+    }
+
+    #[test]
+    fn a_weak_area_names_the_photos_that_see_it_not_the_nearest() {
+        use crate::mapper::MapPoint;
+        use nalgebra::Rotation3;
+        let names: Vec<String> = (0..4).map(|i| format!("p{i}.jpg")).collect();
+        // Photo 0 stands beside the weak cluster at x = 10 but looks at
+        // the well-seen one at x = 0; photos 1-3 stand far off.
+        let at = |x: f64| Some((Rotation3::identity(), -Vector3::new(x, -5.0, 0.0)));
+        let poses = vec![at(10.0), at(-20.0), at(-25.0), at(-30.0)];
+        let near = |x: f64, k: usize| Vector3::new(x + 0.01 * k as f64, 0.0, 1.0 + 0.02 * k as f64);
+        let mut points: Vec<MapPoint> =
+            (0..30).map(|k| MapPoint { position: near(0.0, k), observations: vec![(0, 0), (1, 0), (2, 0)] }).collect();
+        // The weak cluster: photo 3 sees all 30, photo 2 20 and photo 1 10.
+        points.extend((0..30).map(|k| MapPoint {
+            position: near(10.0, k),
+            observations: vec![(if k < 20 { 2 } else { 1 }, 1), (3, 1)],
+        }));
+        let model = Reconstruction { cameras: Vec::new(), poses, points };
+        let areas = weak_areas(&model, &names, false);
+        assert_eq!(areas.len(), 1, "{areas:?}");
+        assert_eq!(areas[0].points, 30);
+        assert!((areas[0].centre[0] - 10.145).abs() < 1e-9);
+        assert_eq!(areas[0].seen_by, ["p3.jpg", "p2.jpg", "p1.jpg"]);
     }
 
     #[test]
