@@ -14,6 +14,12 @@ start_bench() {
   trap 'chmod -R u+w "$WORK"; rm -rf "$WORK"' EXIT
 }
 
+# machine: the cores and the vector instructions heritage may use
+# (HERITAGE_SIMD=avx2 measures what a laptop without AVX-512 or AMX has).
+machine() {
+  echo "$(nproc) cores, vector instructions: ${HERITAGE_SIMD:-widest available}"
+}
+
 # measure LABEL CMD... : runs CMD under /usr/bin/time -v and appends
 # "LABEL WALL_SECONDS PEAK_RSS_KIB" to $RESULTS.
 measure() {

@@ -10,7 +10,9 @@
 # compares the mappers alone on the same input: COLMAP's mapper on the
 # database of each of our runs (our features and verified matches).
 #
-# usage: bench/sparse.sh [SHARED_DIR]   (needs colmap, python3 with numpy, bc, /usr/bin/time)
+# usage: [HERITAGE_SIMD=avx2] bench/sparse.sh [SHARED_DIR]
+#        (needs colmap, python3 with numpy, bc, /usr/bin/time; HERITAGE_SIMD
+#        caps our vector instructions, as on a laptop without AVX-512 or AMX)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${1:-../shared}
@@ -97,7 +99,7 @@ score() {
 }
 
 echo
-echo "Sparse reconstruction ($(nproc) cores, $(date -u +%F)); peer: COLMAP $(colmap -h 2>/dev/null | awk '/COLMAP/ {print $2; exit}') automatic_reconstructor (CPU)"
+echo "Sparse reconstruction ($(machine), $(date -u +%F)); peer: COLMAP $(colmap -h 2>/dev/null | awk '/COLMAP/ {print $2; exit}') automatic_reconstructor (CPU)"
 printf '%-20s %9s %9s %6s %8s %8s %7s %7s %9s %9s %9s %9s\n' run "ours (s)" "peer (s)" ratio "ours MiB" "peer MiB" "ours reg" "peer reg" "ours deg" "peer deg" "ours m" "peer m"
 for run in "${runs[@]}"; do
   set=${run%+*}

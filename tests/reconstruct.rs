@@ -2,7 +2,7 @@
 //! registered, cameras within 0.1 degree (the lane: 0.15) and 0.2 % of
 //! the scene of the truth, the model in east-north-up metres by GPS (level
 //! although the lane's fixes are a phone's), and every file of the model
-//! folder readable.
+//! folder readable; narrower vector instructions match the same.
 
 mod support;
 
@@ -163,4 +163,39 @@ fn the_garden_lane_reconstructs_to_its_truth() {
     let allowed = 2.0 * report["frame"]["scale_error"].as_f64().unwrap();
     assert!(allowed < 0.15, "{}", report["frame"]);
     assert!((errors.scale - 1.0).abs() < allowed && errors.turn.to_radians() < allowed, "{}", report["frame"]);
+}
+
+/// `HERITAGE_SIMD` keeps the features and products to narrower vector
+/// instructions with the same results: the same database byte for byte;
+/// a value that names no level is refused before any work.
+#[test]
+fn narrower_vector_instructions_find_the_same_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    heritage_json(dir.path(), &["synth", set.to_str().unwrap(), "--photos", "4", "--size", "640x427"]);
+    let photos = set.join("photos");
+    let database = |level: Option<&str>| {
+        let out = dir.path().join(format!("out-{}", level.unwrap_or("widest")));
+        let mut command = std::process::Command::new(heritage_bin());
+        command.args(["match", photos.to_str().unwrap(), out.to_str().unwrap(), "--max-features", "1500"]);
+        match level {
+            Some(level) => command.env("HERITAGE_SIMD", level),
+            None => command.env_remove("HERITAGE_SIMD"),
+        };
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        std::fs::read(out.join("database.db")).unwrap()
+    };
+    let widest = database(None);
+    for level in ["avx512", "avx2", "none"] {
+        assert!(database(Some(level)) == widest, "HERITAGE_SIMD={level} changed the database");
+    }
+    let refused = std::process::Command::new(heritage_bin())
+        .args(["match", photos.to_str().unwrap(), dir.path().join("never").to_str().unwrap()])
+        .env("HERITAGE_SIMD", "sse9")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("use amx, avx512, avx2 or none"));
+    assert!(!dir.path().join("never").exists());
 }

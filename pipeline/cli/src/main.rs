@@ -34,6 +34,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 ///   heritage build
 ///   heritage status
 ///   heritage verify
+///
+/// Environment: HERITAGE_ARCHIVE (as --archive), HERITAGE_LOG (log filter,
+/// e.g. debug), HERITAGE_SIMD=avx512|avx2|none (use no wider vector
+/// instructions than these, to measure how a laptop without AVX-512 or
+/// AMX would fare; the results are the same).
 #[derive(Parser, Debug)]
 #[command(name = "heritage", version, verbatim_doc_comment, max_term_width = 100)]
 struct Cli {
@@ -93,6 +98,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    if let Err(e) = heritage_sfm::simd::Level::from_env() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Init => commands::init(&cli.archive),
         Command::Site(command) => commands::site::run(&cli.archive, command),

@@ -3,8 +3,11 @@
 //! sums, a 16 x 16 block per instruction), AVX-512 VNNI or AVX2 (the
 //! bytes widened to 16 bits) or portable code. All are exact: 128 x 255 x
 //! 255 fits easily in 32 bits, and integer products need no rounding.
+//! `HERITAGE_SIMD` can rule the faster kernels out ([`crate::simd`]).
 
 use crate::sift::DESCRIPTOR_LEN;
+#[cfg(target_arch = "x86_64")]
+use crate::simd::{Level, allows};
 
 /// Rows (descriptors of the first set) of a tile.
 pub const TILE_ROWS: usize = 16;
@@ -195,21 +198,22 @@ impl Kernel {
         Kernel::available().into_iter().next().unwrap_or(Kernel::Portable)
     }
 
-    /// Every kernel the processor supports, fastest first.
+    /// Every kernel the processor supports (and [`allows`]), fastest first.
     fn available() -> Vec<Kernel> {
         let mut kernels = Vec::new();
         #[cfg(target_arch = "x86_64")]
         {
-            if amx::usable() {
+            if allows(Level::Amx) && amx::usable() {
                 kernels.push(Kernel::Amx);
             }
-            if is_x86_feature_detected!("avx512f")
+            if allows(Level::Avx512)
+                && is_x86_feature_detected!("avx512f")
                 && is_x86_feature_detected!("avx512bw")
                 && is_x86_feature_detected!("avx512vnni")
             {
                 kernels.push(Kernel::Avx512);
             }
-            if is_x86_feature_detected!("avx2") {
+            if allows(Level::Avx2) && is_x86_feature_detected!("avx2") {
                 kernels.push(Kernel::Avx2);
             }
         }

@@ -30,6 +30,7 @@ pub mod pairs;
 pub mod pose;
 pub mod ransac;
 pub mod sift;
+pub mod simd;
 pub mod similarity;
 pub mod sparse;
 pub mod tracks;

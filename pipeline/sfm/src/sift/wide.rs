@@ -1,19 +1,23 @@
 //! Loops compiled for the widest vectors the processor has. The same
 //! operations run in the same order at any width (Rust does not fuse or
 //! reorder floating-point operations), so they give the same values.
+//! `HERITAGE_SIMD` can cap the width ([`crate::simd`]).
+
+#[cfg(target_arch = "x86_64")]
+use crate::simd::{Level, allows};
 
 /// Runs `body` compiled with AVX-512 or AVX2 where the processor has
-/// them, else as built. Mark the closure `#[inline(always)]`: only its
+/// them (and [`allows`] them), else as built. Mark the closure `#[inline(always)]`: only its
 /// code inlined into each version is compiled for that version's vectors.
 #[inline(always)]
 pub fn widest<R>(body: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
-        if is_x86_feature_detected!("avx512f") {
+        if allows(Level::Avx512) && is_x86_feature_detected!("avx512f") {
             // SAFETY: the processor has AVX-512 F.
             return unsafe { avx512(body) };
         }
-        if is_x86_feature_detected!("avx2") {
+        if allows(Level::Avx2) && is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2.
             return unsafe { avx2(body) };
         }
