@@ -19,6 +19,8 @@ pub const WELL_SEEN: usize = 3;
 const MAX_WEAK_AREAS: usize = 5;
 /// Fewest points of a cell of the model for it to be judged.
 const MIN_CELL_POINTS: usize = 20;
+/// Photos of a smaller model named in the text report.
+const LISTED_PHOTOS: usize = 8;
 /// Photos named for each weak area.
 const SEEN_BY: usize = 3;
 
@@ -307,6 +309,18 @@ pub fn coverage(
 }
 
 impl Coverage {
+    /// The names of model `m`'s photos, the first `LISTED_PHOTOS` of them
+    /// and how many more.
+    fn names_in_model(&self, m: usize) -> String {
+        let names: Vec<&str> = self.photos.iter().filter(|p| p.model == Some(m)).map(|p| p.name.as_str()).collect();
+        let mut listed = names.iter().take(LISTED_PHOTOS).copied().collect::<Vec<_>>().join(", ");
+        if names.len() > LISTED_PHOTOS {
+            let more = names.len() - LISTED_PHOTOS;
+            listed += &format!(" … và {more} ảnh khác / and {more} more");
+        }
+        listed
+    }
+
     /// The report as text for people, Vietnamese lines first, each
     /// followed by its English.
     pub fn to_text(&self) -> String {
@@ -330,6 +344,9 @@ impl Coverage {
                 model.mean_track_length,
                 100.0 * model.weak_share
             );
+            if m > 0 {
+                let _ = writeln!(s, "  ảnh / photos: {}", self.names_in_model(m));
+            }
         }
         let missing: Vec<&PhotoCoverage> = self.photos.iter().filter(|p| p.model.is_none()).collect();
         if !missing.is_empty() {
@@ -417,6 +434,42 @@ mod tests {
         let lonely = [pair(0, 1, Some(500)), pair(1, 3, None)];
         assert_eq!(reason(3, &names, &model_of, &lonely), NotRegistered::TooFewMatches { best_inliers: 0 });
         assert!(NotRegistered::DegenerateGeometry.advice()[0].contains("chụp lại"));
+    }
+
+    #[test]
+    fn the_photos_of_a_group_apart_are_listed() {
+        let photo = |name: String, model: usize| PhotoCoverage {
+            name,
+            model: Some(model),
+            points: 100,
+            mean_error: Some(0.4),
+            gps_offset: None,
+            not_registered: None,
+        };
+        let model = |photos: usize| ModelCoverage {
+            photos,
+            points: 1000,
+            mean_error: 0.5,
+            mean_track_length: 3.0,
+            track_lengths: [400, 300, 200, 100, 0],
+            weak_share: 0.4,
+        };
+        let report = Coverage {
+            photos_total: 13,
+            registered: 13,
+            models: vec![model(3), model(10)],
+            photos: (0..3)
+                .map(|i| photo(format!("a{i}.jpg"), 0))
+                .chain((0..10).map(|i| photo(format!("b{i}.jpg"), 1)))
+                .collect(),
+            weak_areas: Vec::new(),
+        };
+        let text = report.to_text();
+        let listed =
+            "ảnh / photos: b0.jpg, b1.jpg, b2.jpg, b3.jpg, b4.jpg, b5.jpg, b6.jpg, b7.jpg … và 2 ảnh khác / and 2 more";
+        assert!(text.contains(listed), "{text}");
+        assert!(!text.contains("a0.jpg") && !text.contains("b8.jpg"), "{text}");
+        assert!(text.contains("2 groups that do not connect"), "{text}");
     }
 
     #[test]
