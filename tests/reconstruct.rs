@@ -2,7 +2,8 @@
 //! registered, cameras within 0.1 degree (the lane: 0.15) and 0.2 % of
 //! the scene of the truth, the model in east-north-up metres by GPS (level
 //! although the lane's fixes are a phone's), and every file of the model
-//! folder readable; narrower vector instructions match the same.
+//! folder readable; narrower vector instructions match the same; files
+//! that are no readable photo are reported with why.
 
 mod support;
 
@@ -198,4 +199,42 @@ fn narrower_vector_instructions_find_the_same_matches() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("use amx, avx512, avx2 or none"));
     assert!(!dir.path().join("never").exists());
+}
+
+/// Files of a volunteer's folder that are not readable photos (a phone's
+/// HEIC, a truncated copy, a text file named .jpg) are left out with
+/// why, on the terminal, in the JSON and in coverage.txt; other files
+/// (notes, sidecars) are passed over; too few photos is an error that
+/// says what is needed.
+#[test]
+fn unreadable_files_are_reported_and_the_rest_reconstructs() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    heritage_json(dir.path(), &["synth", set.to_str().unwrap(), "--photos", "6", "--size", "640x427"]);
+    let photos = set.join("photos");
+    let first = std::fs::read(photos.join("IMG_0001.jpg")).unwrap();
+    put(&photos, "cut.jpg", &first[..first.len() / 3]);
+    put(&photos, "notes.jpg", b"bring the tripod");
+    put(&photos, "IMG_0100.HEIC", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic");
+    put(&photos, "readme.txt", b"photos of the east wing");
+    let out = dir.path().join("out");
+    let report = heritage_json(dir.path(), &["reconstruct", photos.to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(report["photos_total"], 6, "{report:#}");
+    let unreadable: Vec<&str> = report["unreadable"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(unreadable.len(), 3, "{unreadable:?}");
+    assert!(
+        unreadable[0].starts_with("cannot decode IMG_0100.HEIC: HEIC") && unreadable[0].contains("convert it to JPEG")
+    );
+    assert!(unreadable[1].starts_with("cannot decode cut.jpg: the file is truncated"));
+    assert!(unreadable[2].starts_with("cannot decode notes.jpg: this is not an image"));
+    let text = std::fs::read_to_string(out.join("model/coverage.txt")).unwrap();
+    assert!(text.contains("files that could not be read") && text.contains("notes.jpg"), "{text}");
+    assert!(!text.contains("readme.txt"), "{text}");
+
+    let lone = dir.path().join("lone");
+    put(&lone, "IMG_0001.jpg", &first);
+    let refused =
+        heritage(dir.path(), &["reconstruct", lone.to_str().unwrap(), dir.path().join("x").to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("holds 1 photo file(s): matching needs at least two"));
 }

@@ -33,14 +33,27 @@ pub enum DecodeError {
         /// The limit, in megapixels.
         limit: u64,
     },
-    /// Not a format this function decodes.
-    #[error("{0} images are not decoded here")]
+    /// An image format heritage does not read.
+    #[error("{0} images cannot be read: heritage takes JPEG, PNG and TIFF; convert it to JPEG")]
     Unsupported(&'static str),
+    /// The content is no image format at all.
+    #[error("this is not an image (its content is no JPEG, PNG or TIFF, whatever its name says): leave it out")]
+    NotAnImage,
+}
+
+impl DecodeError {
+    /// Why a file of `kind` cannot be decoded (it is not JPEG, PNG or TIFF).
+    fn unreadable_kind(kind: FileKind) -> DecodeError {
+        match kind {
+            FileKind::Unknown => DecodeError::NotAnImage,
+            other => DecodeError::Unsupported(other.name()),
+        }
+    }
 }
 
 /// Reads the pixel size from the header only.
 pub fn read_dimensions(bytes: &[u8], kind: FileKind) -> Result<(u32, u32), DecodeError> {
-    let format = kind.image_format().ok_or(DecodeError::Unsupported(kind.name()))?;
+    let format = kind.image_format().ok_or_else(|| DecodeError::unreadable_kind(kind))?;
     ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(classify)
 }
 
@@ -69,7 +82,7 @@ pub fn decode(bytes: &[u8], kind: FileKind, max_pixels: u64) -> Result<Decoded, 
     if kind == FileKind::Jpeg {
         check_jpeg_complete(bytes)?;
     }
-    let format = kind.image_format().ok_or(DecodeError::Unsupported(kind.name()))?;
+    let format = kind.image_format().ok_or_else(|| DecodeError::unreadable_kind(kind))?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     // Room for 16-bit RGBA of the allowed size, plus decoder buffers.

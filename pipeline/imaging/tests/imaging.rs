@@ -88,6 +88,18 @@ fn truncated_jpegs_are_caught() {
 }
 
 #[test]
+fn files_that_are_no_readable_image_say_what_they_are() {
+    let text = b"notes from the site visit";
+    let err = load_display_image(text, u64::MAX).unwrap_err();
+    assert_eq!(err, DecodeError::NotAnImage);
+    assert!(err.to_string().contains("not an image"), "{err}");
+    let gif = b"GIF89a\x01\0\x01\0\0\0\0;";
+    let err = load_display_image(gif, u64::MAX).unwrap_err();
+    assert_eq!(err, DecodeError::Unsupported("GIF"));
+    assert!(err.to_string().contains("convert it to JPEG"), "{err}");
+}
+
+#[test]
 fn corrupt_png_is_caught() {
     let mut png = Vec::new();
     DynamicImage::ImageRgb8(gradient(64, 64))

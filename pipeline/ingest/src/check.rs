@@ -79,6 +79,7 @@ impl Rejection {
             Rejection::Decode(DecodeError::Corrupt(_)) => "corrupt",
             Rejection::Decode(DecodeError::TooManyPixels { .. }) => "too-many-pixels",
             Rejection::Decode(DecodeError::Unsupported(_)) => "unsupported-format",
+            Rejection::Decode(DecodeError::NotAnImage) => "not-an-image",
             Rejection::TooSmall { .. } => "too-small",
             Rejection::Unreadable(_) => "unreadable",
             Rejection::Changed => "changed",

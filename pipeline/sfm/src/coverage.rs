@@ -138,6 +138,9 @@ pub struct Coverage {
     pub photos: Vec<PhotoCoverage>,
     /// Weak parts of the largest model, worst first.
     pub weak_areas: Vec<WeakArea>,
+    /// Files of the folder that could not be read as photos, each with
+    /// why: set by whoever read the folder (an ingested set has none).
+    pub unreadable: Vec<String>,
 }
 
 /// Why photo `i`, in no model, did not register.
@@ -305,6 +308,7 @@ pub fn coverage(
         models: summaries,
         photos,
         weak_areas: models.first().map(|m| weak_areas(m, names, east_north_up)).unwrap_or_default(),
+        unreadable: Vec::new(),
     }
 }
 
@@ -334,6 +338,12 @@ impl Coverage {
             self.photos_total,
             self.models.len()
         );
+        if !self.unreadable.is_empty() {
+            let _ = writeln!(s, "\nTệp không đọc được, đã bỏ qua / files that could not be read, left out:");
+            for why in &self.unreadable {
+                let _ = writeln!(s, "  {why}");
+            }
+        }
         for (m, model) in self.models.iter().enumerate() {
             let _ = writeln!(
                 s,
@@ -463,6 +473,7 @@ mod tests {
                 .chain((0..10).map(|i| photo(format!("b{i}.jpg"), 1)))
                 .collect(),
             weak_areas: Vec::new(),
+            unreadable: Vec::new(),
         };
         let text = report.to_text();
         let listed =
@@ -488,6 +499,7 @@ mod tests {
             models: Vec::new(),
             photos: vec![photo("a.jpg", Some(2.5)), photo("b.jpg", Some(41.0)), photo("c.jpg", None)],
             weak_areas: Vec::new(),
+            unreadable: Vec::new(),
         };
         let text = report.to_text();
         assert!(text.contains("b.jpg (41 m)") && !text.contains("a.jpg") && !text.contains("c.jpg"), "{text}");

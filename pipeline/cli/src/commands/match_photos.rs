@@ -1,6 +1,7 @@
 //! `heritage match`: features, pair selection, matching and geometric
 //! verification of a folder of photos, written as a COLMAP database.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,6 +10,7 @@ use clap::Args;
 use heritage_archive::Progress;
 use heritage_archive::atomic::{sync_parent, temp_sibling};
 use heritage_archive::parallel::{cores, map_bounded};
+use heritage_imaging::FileKind;
 use heritage_sfm::database::write_front_end;
 use heritage_sfm::features::load_photo;
 use heritage_sfm::frontend::{FrontEnd, FrontEndOptions, MatchSummary, PhotoInfo, run_front_end};
@@ -74,19 +76,29 @@ struct MatchReport {
     timings: Timings,
 }
 
-/// The photo files of a folder, sorted by name.
+/// The photo files of a folder, sorted by name: those named as JPEG, PNG
+/// or TIFF, and any other whose content is an image (a phone's HEIC, say),
+/// so that it is reported with what to do rather than passed over.
 fn photo_files(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
         let path = entry?.path();
         let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
-        if path.is_file() && ["jpg", "jpeg", "png", "tif", "tiff"].contains(&extension.as_str()) {
+        let named = ["jpg", "jpeg", "png", "tif", "tiff"].contains(&extension.as_str());
+        if path.is_file() && (named || is_image(&path)) {
             let name = path.file_name().expect("a file has a name").to_string_lossy().into_owned();
             files.push((path, name));
         }
     }
     files.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(files)
+}
+
+/// Whether the file at `path` starts as an image of any format.
+fn is_image(path: &Path) -> bool {
+    let mut head = Vec::with_capacity(32);
+    std::fs::File::open(path).and_then(|f| f.take(32).read_to_end(&mut head)).is_ok()
+        && FileKind::sniff(&head) != FileKind::Unknown
 }
 
 /// What matching a folder produced.
@@ -130,7 +142,11 @@ pub fn match_folder(args: &MatchArgs, bars: &Bars) -> Result<Matched> {
     };
     let files = photo_files(&args.image_dir)?;
     if files.len() < 2 {
-        bail!("{} holds {} photos: matching needs at least two", args.image_dir.display(), files.len());
+        bail!(
+            "{} holds {} photo file(s): matching needs at least two photos of the same place",
+            args.image_dir.display(),
+            files.len()
+        );
     }
     let started = std::time::Instant::now();
     let sift =

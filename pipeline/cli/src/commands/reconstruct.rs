@@ -70,7 +70,8 @@ pub fn run(args: ReconstructArgs) -> Result<ExitCode> {
     // A camera matrix from K.txt is known: keep it.
     let options =
         MapperOptions { refine_intrinsics: matched.given.is_none(), refine_principal_point, ..Default::default() };
-    let result = sparse(&matched.photos, &matched.features, &matched.front, &options, &bars);
+    let mut result = sparse(&matched.photos, &matched.features, &matched.front, &options, &bars);
+    result.coverage.unreadable = matched.unreadable;
     let timings = Timings { mapping: started.elapsed().as_secs_f64(), ..matched.timings };
     let inputs = Inputs { photos: &matched.photos, features: &matched.features, front: &matched.front };
     let model_dir = args.out_dir.join(MODEL_DIR);
