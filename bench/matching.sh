@@ -5,7 +5,7 @@
 # pairs (two_view_geometries with >= 15 inliers), median inliers per
 # verified pair, and the pairs COLMAP verifies that we do not.
 #
-# usage: bench/matching.sh [SHARED_DIR] [SET...]
+# usage: [HERITAGE_SIMD=avx2] bench/matching.sh [SHARED_DIR] [SET...]
 #   (needs colmap, python3, sqlite3 module, bc, /usr/bin/time; SETs default
 #    to fountain-P11 Herz-Jesus-P8 sceaux-castle)
 set -euo pipefail
@@ -40,7 +40,7 @@ for set in $sets; do
 done
 
 echo
-echo "Features and matching ($(nproc) cores, $(date -u +%F)); peer: COLMAP $(colmap -h 2>/dev/null | awk '/COLMAP/ {print $2; exit}') feature_extractor + exhaustive_matcher (CPU)"
+echo "Features and matching ($(machine), $(date -u +%F)); peer: COLMAP $(colmap -h 2>/dev/null | awk '/COLMAP/ {print $2; exit}') feature_extractor + exhaustive_matcher (CPU)"
 printf '%-16s %9s %9s %7s %9s %9s %9s %9s %9s %9s %7s\n' set "ours (s)" "peer (s)" ratio "ours MiB" "peer MiB" \
   "ours ver" "peer ver" "ours inl" "peer inl" missing
 for set in $sets; do
