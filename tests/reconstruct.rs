@@ -166,15 +166,20 @@ fn the_garden_lane_reconstructs_to_its_truth() {
     assert!((errors.scale - 1.0).abs() < allowed && errors.turn.to_radians() < allowed, "{}", report["frame"]);
 }
 
+/// The photos folder of a synthetic set of `count` photos at 640x427 in `dir`.
+fn small_synthetic_set(dir: &std::path::Path, count: &str) -> std::path::PathBuf {
+    let set = dir.join("set");
+    heritage_json(dir, &["synth", set.to_str().unwrap(), "--photos", count, "--size", "640x427"]);
+    set.join("photos")
+}
+
 /// `HERITAGE_SIMD` keeps the features and products to narrower vector
 /// instructions with the same results: the same database byte for byte;
 /// a value that names no level is refused before any work.
 #[test]
 fn narrower_vector_instructions_find_the_same_matches() {
     let dir = tempfile::tempdir().unwrap();
-    let set = dir.path().join("set");
-    heritage_json(dir.path(), &["synth", set.to_str().unwrap(), "--photos", "4", "--size", "640x427"]);
-    let photos = set.join("photos");
+    let photos = small_synthetic_set(dir.path(), "4");
     let database = |level: Option<&str>| {
         let out = dir.path().join(format!("out-{}", level.unwrap_or("widest")));
         let mut command = std::process::Command::new(heritage_bin());
@@ -209,9 +214,7 @@ fn narrower_vector_instructions_find_the_same_matches() {
 #[test]
 fn unreadable_files_are_reported_and_the_rest_reconstructs() {
     let dir = tempfile::tempdir().unwrap();
-    let set = dir.path().join("set");
-    heritage_json(dir.path(), &["synth", set.to_str().unwrap(), "--photos", "6", "--size", "640x427"]);
-    let photos = set.join("photos");
+    let photos = small_synthetic_set(dir.path(), "6");
     let first = std::fs::read(photos.join("IMG_0001.jpg")).unwrap();
     put(&photos, "cut.jpg", &first[..first.len() / 3]);
     put(&photos, "notes.jpg", b"bring the tripod");

@@ -39,7 +39,8 @@ impl Level {
         }
     }
 
-    /// The cap set by [`VARIABLE`], if it is set and valid.
+    /// The cap set by [`VARIABLE`], if it is set; an error if it names
+    /// no level.
     pub fn from_env() -> Result<Option<Level>, String> {
         std::env::var_os(VARIABLE).map(|value| Level::parse(&value.to_string_lossy())).transpose()
     }
