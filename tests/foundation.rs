@@ -268,6 +268,16 @@ fn build_makes_upright_thumbnails_once() {
     assert_eq!(coverage["photos_total"], 8, "every photo is in the coverage report");
     let second = heritage_ok(&archive, &["build"]);
     assert!(second.contains("Nothing to do: all 26 jobs are up to date."), "{second}");
+    // Where the volunteer learns what to reshoot: the build names it, the
+    // status shows it.
+    let registered = coverage["registered"].as_u64().unwrap();
+    let line = format!("nha-tong-than: {registered} / 8 ảnh trong mô hình 3D / photos in the 3D model");
+    assert!(second.contains(&line) && second.contains("heritage status --site nha-tong-than"), "{second}");
+    let shown = heritage_ok(&archive, &["status", "--site", "nha-tong-than"]);
+    assert!(
+        shown.contains("coverage report") && shown.contains(&format!("Registered {registered} of 8 photos")),
+        "{shown}"
+    );
     for entry in std::fs::read_dir(archive.join("build/tiles")).unwrap() {
         let dzi = std::fs::read_to_string(entry.unwrap().path().join("image.dzi")).unwrap();
         assert!(dzi.contains("Width=\"800\" Height=\"600\""), "upright pyramid: {dzi}");
@@ -293,6 +303,9 @@ fn build_makes_upright_thumbnails_once() {
     }
     let status = heritage_json(&archive, &["status"]);
     assert_eq!(status["sites"][0]["stages"][0], serde_json::json!({"stage": "thumbnails", "done": 8, "total": 8}));
+    let model = &status["sites"][0]["model"];
+    assert_eq!((model["registered"].as_u64(), model["photos_total"].as_u64()), (Some(registered), Some(8)));
+    assert!(model["report"].as_str().unwrap().ends_with("coverage.txt"), "{model}");
 }
 
 #[test]

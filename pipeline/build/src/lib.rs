@@ -92,9 +92,10 @@ impl Pipeline {
     }
 }
 
-/// The sparse stage's entry of `site` (its `model.glb`, `tour.json` and
-/// coverage report), if it is built and holds a model.
-pub fn sparse_entry(archive: &Archive, site: &SiteDir) -> Result<Option<PathBuf>> {
+/// The sparse stage's entry of `site`, if it is built: its coverage
+/// report (`coverage.json`, `coverage.txt`), with `model.glb` and
+/// `tour.json` when the photos gave a model.
+pub fn sparse_built(archive: &Archive, site: &SiteDir) -> Result<Option<PathBuf>> {
     let pipeline = Pipeline::new(archive);
     let photos = inputs::photos_of(std::slice::from_ref(site))?;
     let cache = BuildCache::new(archive.build_dir());
@@ -103,7 +104,13 @@ pub fn sparse_entry(archive: &Archive, site: &SiteDir) -> Result<Option<PathBuf>
         .plan(&photos)?
         .first()
         .map(|job| cache.entry(Stage::name(&pipeline.sparse), &job.key))
-        .filter(|entry| entry.join(matching::TOUR_FILE).is_file()))
+        .filter(|entry| entry.join(matching::COVERAGE_JSON).is_file()))
+}
+
+/// The sparse stage's entry of `site` (its `model.glb`, `tour.json` and
+/// coverage report), if it is built and holds a model.
+pub fn sparse_entry(archive: &Archive, site: &SiteDir) -> Result<Option<PathBuf>> {
+    Ok(sparse_built(archive, site)?.filter(|entry| entry.join(matching::TOUR_FILE).is_file()))
 }
 
 /// Builds what is missing for the selected sites. Takes the archive lock

@@ -16,7 +16,7 @@ use heritage_sfm::database::{read_front_end, write_front_end};
 use heritage_sfm::features::photo_features;
 use heritage_sfm::frontend::{FrontEndOptions, PhotoInfo, run_front_end};
 use heritage_sfm::mapper::MapperOptions;
-pub use heritage_sfm::output::{GLB_FILE, TOUR_FILE};
+pub use heritage_sfm::output::{COVERAGE_JSON, COVERAGE_TEXT, GLB_FILE, TOUR_FILE};
 use heritage_sfm::output::{Inputs, write_model_files};
 use heritage_sfm::sift::{Features, SiftOptions};
 use heritage_sfm::sparse::sparse;

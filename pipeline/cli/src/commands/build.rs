@@ -9,6 +9,7 @@ use heritage_archive::{Archive, Slug};
 use heritage_build::{BuildOptions, BuildReport, build};
 
 use super::print_json;
+use super::status::model_status;
 use crate::progress::Bars;
 use crate::table;
 
@@ -46,8 +47,27 @@ pub fn run(root: &Path, args: BuildArgs) -> Result<ExitCode> {
         print_json(&report)?;
     } else {
         print!("{}", summary(&report));
+        if !report.dry_run {
+            print!("{}", models(&archive, options.site.as_ref())?);
+        }
     }
     Ok(if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// One line per selected site with a sparse model: how many photos joined
+/// it, and where its coverage report (what to reshoot) is shown.
+fn models(archive: &Archive, site: Option<&Slug>) -> Result<String> {
+    let mut out = String::new();
+    for site in archive.select_sites(site)? {
+        if let Some(model) = model_status(archive, &site)? {
+            let slug = site.slug();
+            out.push_str(&format!(
+                "{slug}: {} / {} ảnh trong mô hình 3D / photos in the 3D model; báo cáo độ phủ / coverage report: heritage status --site {slug}\n",
+                model.registered, model.photos_total
+            ));
+        }
+    }
+    Ok(out)
 }
 
 fn summary(report: &BuildReport) -> String {

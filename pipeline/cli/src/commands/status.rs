@@ -1,10 +1,12 @@
 //! `heritage status`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
+use heritage_archive::{Archive, SiteDir};
+use heritage_build::matching::{COVERAGE_JSON, COVERAGE_TEXT};
 use serde::Serialize;
 
 use super::{open_sites, print_json};
@@ -30,6 +32,35 @@ struct SiteStatus {
     photosets: Vec<PhotosetStatus>,
     photos: usize,
     stages: Vec<StageStatus>,
+    /// The sparse model's coverage, once it is built.
+    model: Option<ModelStatus>,
+}
+
+/// How many of a site's photos joined its 3D model, and where the
+/// coverage report (what to reshoot) is.
+#[derive(Serialize)]
+pub struct ModelStatus {
+    /// Photos in a model.
+    pub registered: u64,
+    /// Photos mapped.
+    pub photos_total: u64,
+    /// The coverage report for people (`coverage.txt`).
+    pub report: PathBuf,
+}
+
+/// The coverage of `site`'s sparse model, if it is built.
+pub fn model_status(archive: &Archive, site: &SiteDir) -> Result<Option<ModelStatus>> {
+    let Some(entry) = heritage_build::sparse_built(archive, site)? else { return Ok(None) };
+    let path = entry.join(COVERAGE_JSON);
+    let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let coverage: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let count = |key: &str| coverage[key].as_u64().with_context(|| format!("{} lacks {key}", path.display()));
+    Ok(Some(ModelStatus {
+        registered: count("registered")?,
+        photos_total: count("photos_total")?,
+        report: entry.join(COVERAGE_TEXT),
+    }))
 }
 
 #[derive(Serialize)]
@@ -60,6 +91,7 @@ pub fn run(root: &Path, args: StatusArgs) -> Result<ExitCode> {
             .into_iter()
             .map(|(stage, done, total)| StageStatus { stage, done, total })
             .collect();
+        let model = model_status(&archive, site)?;
         statuses.push(SiteStatus {
             slug: site.slug().to_string(),
             title_vi: meta.title.vi.clone(),
@@ -68,6 +100,7 @@ pub fn run(root: &Path, args: StatusArgs) -> Result<ExitCode> {
             photos: photosets.iter().map(|p| p.photos).sum(),
             photosets,
             stages,
+            model,
         });
     }
     if args.json {
@@ -78,7 +111,8 @@ pub fn run(root: &Path, args: StatusArgs) -> Result<ExitCode> {
         println!("No sites yet. Add one: heritage site add \"Nhà Tổng Thận\"");
         return Ok(ExitCode::SUCCESS);
     }
-    let mut rows = vec![["site", "title", "photo sets", "photos", "built", "published"].map(String::from).to_vec()];
+    let mut rows =
+        vec![["site", "title", "photo sets", "photos", "built", "3D model", "published"].map(String::from).to_vec()];
     for s in &statuses {
         let built: Vec<String> = s.stages.iter().map(|st| format!("{} {}/{}", st.stage, st.done, st.total)).collect();
         rows.push(vec![
@@ -87,6 +121,7 @@ pub fn run(root: &Path, args: StatusArgs) -> Result<ExitCode> {
             s.photosets.len().to_string(),
             s.photos.to_string(),
             built.join(", "),
+            s.model.as_ref().map_or("-".to_string(), |m| format!("{}/{}", m.registered, m.photos_total)),
             if s.published { "yes" } else { "no" }.to_string(),
         ]);
     }
@@ -97,6 +132,11 @@ pub fn run(root: &Path, args: StatusArgs) -> Result<ExitCode> {
             let mut rows = vec![vec!["photo set".to_string(), "photos".to_string()]];
             rows.extend(s.photosets.iter().map(|p| vec![p.id.clone(), p.photos.to_string()]));
             print!("{}", table::render(&rows));
+            if let Some(model) = &s.model {
+                let report = std::fs::read_to_string(&model.report)
+                    .with_context(|| format!("cannot read {}", model.report.display()))?;
+                println!("\nBáo cáo độ phủ / coverage report ({}):\n{report}", model.report.display());
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
