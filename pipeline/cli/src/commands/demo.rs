@@ -14,6 +14,7 @@ use heritage_publish::DEFAULT_VIEWER_LIBS;
 use heritage_synthetic::{SynthOptions, synthesize};
 
 use super::publish::{publish_archive, serve_dir};
+use super::status::model_status;
 use crate::progress::Bars;
 
 /// The long help of `heritage demo` (shown by `--help`).
@@ -76,6 +77,10 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     println!("4/5  Building thumbnails, previews, deep-zoom tiles, features, matches and the 3D model...");
     let built = build(&archive, &BuildOptions::default(), &bars)?;
     println!("     {} jobs built, {} failed", built.built(), built.failed());
+    let model = model_status(&archive, &site)?;
+    if let Some(model) = &model {
+        println!("     3D model: {} / {} photos registered", model.registered, model.photos_total);
+    }
 
     println!("5/5  Publishing the website...");
     let base_url = format!("http://127.0.0.1:{}", args.port);
@@ -88,6 +93,9 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     println!("  photos:         {}", photos_dir.join("photos").display());
     println!("  ground truth:   {}", photos_dir.join("truth").display());
     println!("  deep-zoom tiles: {}", archive.build_dir().join("tiles").display());
+    if let Some(model) = &model {
+        println!("  coverage report: {}", model.report.display());
+    }
     println!("  website:        {}", public.display());
     println!("  status:         heritage --archive {} status", archive.root().display());
     let ok = built.failed() == 0 && report.rejected.is_empty();
