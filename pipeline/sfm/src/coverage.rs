@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use nalgebra::Vector3;
+use nalgebra::{Rotation3, Vector3};
 use serde::Serialize;
 
 use crate::frontend::PairMatches;
@@ -23,6 +23,9 @@ const MIN_CELL_POINTS: usize = 20;
 const LISTED_PHOTOS: usize = 8;
 /// Photos named for each weak area.
 const SEEN_BY: usize = 3;
+/// A photo whose rows lean more than this (degrees) from level was turned
+/// about a quarter: held upright without an EXIF orientation tag.
+const TURNED_DEG: f64 = 45.0;
 
 /// Why a photo did not join any model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,6 +89,10 @@ pub struct PhotoCoverage {
     /// How far (metres) the first model, in east-north-up metres, puts
     /// the photo from its GPS fix.
     pub gps_offset: Option<f64>,
+    /// How far (degrees) the photo's rows lean from level in its model,
+    /// positive when they rise to the right: about ±90 for a photo
+    /// turned a quarter without an EXIF orientation tag.
+    pub roll: Option<f64>,
     /// Why it joined no model.
     #[serde(flatten)]
     pub not_registered: Option<NotRegistered>,
@@ -173,6 +180,14 @@ fn reason(i: usize, names: &[String], model_of: &[Option<usize>], pairs: &[PairM
         return NotRegistered::MatchesOnlyUnregistered { partners };
     }
     NotRegistered::DegenerateGeometry
+}
+
+/// How far (degrees) the rows of a photo with world-to-camera `rotation`
+/// lean from level (the models are z up), positive when they rise to the
+/// right.
+fn roll(rotation: &Rotation3<f64>) -> f64 {
+    let rows = rotation.transpose() * Vector3::x();
+    rows.z.clamp(-1.0, 1.0).asin().to_degrees()
 }
 
 /// Compass name of the horizontal direction `(east, north)`.
@@ -299,6 +314,7 @@ pub fn coverage(
             points: per_photo[i].1,
             mean_error: (per_photo[i].1 > 0).then(|| per_photo[i].0 / per_photo[i].1 as f64),
             gps_offset: gps_offsets.get(i).copied().flatten(),
+            roll: model_of[i].and_then(|m| models[m].poses[i].as_ref()).map(|pose| roll(&pose.0)),
             not_registered: model_of[i].is_none().then(|| reason(i, names, &model_of, pairs)),
         })
         .collect();
@@ -378,6 +394,20 @@ impl Coverage {
                 astray.join(", ")
             );
         }
+        let turned: Vec<&str> = self
+            .photos
+            .iter()
+            .filter(|p| p.roll.is_some_and(|r| r.abs() > TURNED_DEG))
+            .map(|p| p.name.as_str())
+            .collect();
+        // When most photos look turned, up itself is in doubt: say nothing.
+        if !turned.is_empty() && turned.len() * 2 < self.registered {
+            let _ = writeln!(
+                s,
+                "\nẢnh hiện bị xoay một góc vuông (không có thẻ hướng EXIF cho biết cách cầm máy) / photos that show turned a quarter (no EXIF orientation tag says how the camera was held): {}\n  Xoay thẳng chúng bằng ứng dụng ảnh (ứng dụng sẽ ghi thẻ hướng) rồi nộp lại.\n  Turn them upright in a photo app (which records the orientation tag) and hand them in again.",
+                turned.join(", ")
+            );
+        }
         if self.models.len() > 1 {
             let _ = writeln!(
                 s,
@@ -454,6 +484,7 @@ mod tests {
             points: 100,
             mean_error: Some(0.4),
             gps_offset: None,
+            roll: None,
             not_registered: None,
         };
         let model = |photos: usize| ModelCoverage {
@@ -491,6 +522,7 @@ mod tests {
             points: 100,
             mean_error: Some(0.4),
             gps_offset,
+            roll: None,
             not_registered: None,
         };
         let mut report = Coverage {
@@ -531,6 +563,48 @@ mod tests {
         assert_eq!(areas[0].points, 30);
         assert!((areas[0].centre[0] - 10.145).abs() < 1e-9);
         assert_eq!(areas[0].seen_by, ["p3.jpg", "p2.jpg", "p1.jpg"]);
+    }
+
+    #[test]
+    fn photos_turned_a_quarter_are_named_while_few() {
+        use nalgebra::Matrix3;
+        // A camera looking north whose rows rise to the east by `a` degrees.
+        let rising = |a: f64| {
+            let (sin, cos) = a.to_radians().sin_cos();
+            let right = Vector3::new(cos, 0.0, sin);
+            let view = Vector3::y();
+            let down = view.cross(&right);
+            Rotation3::from_matrix_unchecked(Matrix3::from_rows(&[
+                right.transpose(),
+                down.transpose(),
+                view.transpose(),
+            ]))
+        };
+        assert!(roll(&rising(0.0)).abs() < 1e-9);
+        assert!((roll(&rising(3.0)) - 3.0).abs() < 1e-9);
+        assert!((roll(&rising(-90.0)) + 90.0).abs() < 1e-9);
+        let photo = |name: &str, degrees: f64| PhotoCoverage {
+            name: name.into(),
+            model: Some(0),
+            points: 100,
+            mean_error: Some(0.4),
+            gps_offset: None,
+            roll: Some(roll(&rising(degrees))),
+            not_registered: None,
+        };
+        let mut report = Coverage {
+            photos_total: 4,
+            registered: 4,
+            models: Vec::new(),
+            photos: vec![photo("a.jpg", 1.0), photo("b.jpg", 89.0), photo("c.jpg", -12.0), photo("d.jpg", -2.0)],
+            weak_areas: Vec::new(),
+            unreadable: Vec::new(),
+        };
+        let text = report.to_text();
+        assert!(text.contains("how the camera was held): b.jpg\n"), "{text}");
+        // Two of four turned: up itself may be wrong, so nothing is said.
+        report.photos[3].roll = Some(-91.0);
+        assert!(!report.to_text().contains("turned a quarter"));
     }
 
     #[test]
