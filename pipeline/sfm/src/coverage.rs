@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use nalgebra::{Rotation3, Vector3};
+use nalgebra::{Matrix3, Rotation3, Vector3};
 use serde::Serialize;
 
 use crate::frontend::PairMatches;
@@ -26,6 +26,10 @@ const SEEN_BY: usize = 3;
 /// A photo whose rows lean more than this (degrees) from level was turned
 /// about a quarter: held upright without an EXIF orientation tag.
 const TURNED_DEG: f64 = 45.0;
+/// When the plane the cameras stand on leans more than this (degrees)
+/// from level, the model's up is in doubt: most photos may have been
+/// turned a quarter without an EXIF orientation tag.
+const UP_DOUBT_DEG: f64 = 30.0;
 
 /// Why a photo did not join any model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -145,6 +149,10 @@ pub struct Coverage {
     pub photos: Vec<PhotoCoverage>,
     /// Weak parts of the largest model, worst first.
     pub weak_areas: Vec<WeakArea>,
+    /// How far (degrees) the plane the largest model's cameras stand on
+    /// leans from level, when they spread over a plane (a walk around or
+    /// along a site, a drone's passes) rather than along a line.
+    pub camera_plane_tilt: Option<f64>,
     /// Files of the folder that could not be read as photos, each with
     /// why: set by whoever read the folder (an ingested set has none).
     pub unreadable: Vec<String>,
@@ -189,6 +197,50 @@ fn roll(rotation: &Rotation3<f64>) -> f64 {
     let rows = rotation.transpose() * Vector3::x();
     rows.z.clamp(-1.0, 1.0).asin().to_degrees()
 }
+
+/// How far (degrees) the plane `model`'s cameras stand on leans from level
+/// (the models are z up), if they spread over a plane and look along it:
+/// people walk at about one height and look about level, so that plane is
+/// level whichever way the photos were held. `None` for cameras along a
+/// line or in a heap, and for cameras looking across their plane (a
+/// facade photographed row by row, a drone looking down), whose plane
+/// may stand at any angle.
+fn camera_plane_tilt(model: &Reconstruction) -> Option<f64> {
+    let poses: Vec<_> = model.poses.iter().flatten().collect();
+    if poses.len() < 3 {
+        return None;
+    }
+    let centres: Vec<Vector3<f64>> = poses.iter().map(|(r, t)| -(r.transpose() * t)).collect();
+    let mean = centres.iter().sum::<Vector3<f64>>() / centres.len() as f64;
+    let scatter: Matrix3<f64> = centres.iter().map(|c| (c - mean) * (c - mean).transpose()).sum();
+    // Each eigenvector with its spread, measured on it (widest first).
+    let eigen = scatter.symmetric_eigen();
+    let mut axes: Vec<(f64, Vector3<f64>)> = eigen
+        .eigenvectors
+        .column_iter()
+        .map(|v| {
+            let v: Vector3<f64> = v.into();
+            ((scatter * v).dot(&v), v)
+        })
+        .collect();
+    axes.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let [(widest, _), (second, _), (least, normal)] = [axes[0], axes[1], axes[2]];
+    let mut across: Vec<f64> = poses.iter().map(|(r, _)| (r.transpose() * Vector3::z()).dot(&normal).abs()).collect();
+    across.sort_by(f64::total_cmp);
+    let along = across[across.len() / 2] < MAX_VIEW_ACROSS;
+    let planar = second > PLANE_SPREAD * widest && least < PLANE_THICKNESS * second;
+    (planar && along).then(|| normal.z.abs().clamp(0.0, 1.0).acos().to_degrees())
+}
+
+/// Cameras look along their plane when the median sine of their views'
+/// angle with it is below this (30°).
+const MAX_VIEW_ACROSS: f64 = 0.5;
+
+/// Cameras spread over a plane when their second spread (variance) is at
+/// least this share of the widest, ...
+const PLANE_SPREAD: f64 = 0.02;
+/// ... and the spread across the plane at most this share of the second.
+const PLANE_THICKNESS: f64 = 0.05;
 
 /// Compass name of the horizontal direction `(east, north)`.
 fn compass(east: f64, north: f64) -> &'static str {
@@ -324,6 +376,7 @@ pub fn coverage(
         models: summaries,
         photos,
         weak_areas: models.first().map(|m| weak_areas(m, names, east_north_up)).unwrap_or_default(),
+        camera_plane_tilt: models.first().and_then(camera_plane_tilt),
         unreadable: Vec::new(),
     }
 }
@@ -400,8 +453,16 @@ impl Coverage {
             .filter(|p| p.roll.is_some_and(|r| r.abs() > TURNED_DEG))
             .map(|p| p.name.as_str())
             .collect();
-        // When most photos look turned, up itself is in doubt: say nothing.
-        if !turned.is_empty() && turned.len() * 2 < self.registered {
+        let up_in_doubt = self.camera_plane_tilt.filter(|&tilt| tilt > UP_DOUBT_DEG);
+        if let Some(tilt) = up_in_doubt {
+            let _ = writeln!(
+                s,
+                "\nChiều đứng của mô hình có thể sai: các máy ảnh đứng trên một mặt phẳng nghiêng {tilt:.0}° so với mặt ngang. Nếu phần lớn ảnh chụp dọc mà không có thẻ hướng EXIF, hãy xoay thẳng chúng bằng ứng dụng ảnh rồi nộp lại.\nThe model's up may be wrong: its cameras stand on a plane {tilt:.0}° from level. If most photos were taken upright with no EXIF orientation tag, turn them upright in a photo app and hand them in again."
+            );
+        }
+        // When most photos look turned, or the cameras' plane is not
+        // level, up itself is in doubt: name no photo.
+        if !turned.is_empty() && turned.len() * 2 < self.registered && up_in_doubt.is_none() {
             let _ = writeln!(
                 s,
                 "\nẢnh hiện bị xoay một góc vuông (không có thẻ hướng EXIF cho biết cách cầm máy) / photos that show turned a quarter (no EXIF orientation tag says how the camera was held): {}\n  Xoay thẳng chúng bằng ứng dụng ảnh (ứng dụng sẽ ghi thẻ hướng) rồi nộp lại.\n  Turn them upright in a photo app (which records the orientation tag) and hand them in again.",
@@ -504,6 +565,7 @@ mod tests {
                 .chain((0..10).map(|i| photo(format!("b{i}.jpg"), 1)))
                 .collect(),
             weak_areas: Vec::new(),
+            camera_plane_tilt: None,
             unreadable: Vec::new(),
         };
         let text = report.to_text();
@@ -531,6 +593,7 @@ mod tests {
             models: Vec::new(),
             photos: vec![photo("a.jpg", Some(2.5)), photo("b.jpg", Some(41.0)), photo("c.jpg", None)],
             weak_areas: Vec::new(),
+            camera_plane_tilt: None,
             unreadable: Vec::new(),
         };
         let text = report.to_text();
@@ -598,13 +661,56 @@ mod tests {
             models: Vec::new(),
             photos: vec![photo("a.jpg", 1.0), photo("b.jpg", 89.0), photo("c.jpg", -12.0), photo("d.jpg", -2.0)],
             weak_areas: Vec::new(),
+            camera_plane_tilt: None,
             unreadable: Vec::new(),
         };
         let text = report.to_text();
         assert!(text.contains("how the camera was held): b.jpg\n"), "{text}");
+        // The cameras' plane far from level: up is in doubt, no photo named.
+        report.camera_plane_tilt = Some(80.0);
+        let text = report.to_text();
+        assert!(
+            text.contains("up may be wrong: its cameras stand on a plane 80°") && !text.contains("b.jpg"),
+            "{text}"
+        );
         // Two of four turned: up itself may be wrong, so nothing is said.
+        report.camera_plane_tilt = Some(2.0);
         report.photos[3].roll = Some(-91.0);
-        assert!(!report.to_text().contains("turned a quarter"));
+        let text = report.to_text();
+        assert!(!text.contains("turned a quarter") && !text.contains("may be wrong"), "{text}");
+    }
+
+    #[test]
+    fn the_cameras_plane_is_found_when_they_spread_over_one() {
+        use crate::mapper::Reconstruction;
+        // Cameras looking at the origin, level, from `centres` (turned by `turn`).
+        let model = |centres: Vec<Vector3<f64>>, turn: Rotation3<f64>| Reconstruction {
+            cameras: Vec::new(),
+            poses: centres
+                .into_iter()
+                .map(|c| {
+                    let r = crate::upright::held_along(&-c, 0.0) * turn.inverse();
+                    Some((r, -(r * turn * c)))
+                })
+                .collect(),
+            points: Vec::new(),
+        };
+        let ring = |k: usize| {
+            let a = k as f64 * 0.5;
+            Vector3::new(5.0 * a.cos(), 5.0 * a.sin(), 0.02 * (k % 3) as f64)
+        };
+        let level = camera_plane_tilt(&model((0..12).map(ring).collect(), Rotation3::identity())).unwrap();
+        assert!(level < 1.0, "{level}");
+        let on_its_side = Rotation3::from_axis_angle(&Vector3::x_axis(), 70f64.to_radians());
+        let tilted = camera_plane_tilt(&model((0..12).map(ring).collect(), on_its_side)).unwrap();
+        assert!((tilted - 70.0).abs() < 1.0, "{tilted}");
+        // Along a line (a facade walked straight), no plane.
+        let line = (0..12).map(|k| Vector3::new(k as f64 - 5.5, -10.0, 0.01 * (k % 3) as f64)).collect();
+        assert_eq!(camera_plane_tilt(&model(line, Rotation3::identity())), None);
+        // A facade photographed row by row: the cameras' plane stands
+        // upright, but they look across it.
+        let grid = (0..12).map(|k| Vector3::new((k % 6) as f64 - 2.5, -10.0, (k / 6) as f64 * 2.0)).collect();
+        assert_eq!(camera_plane_tilt(&model(grid, Rotation3::identity())), None);
     }
 
     #[test]
