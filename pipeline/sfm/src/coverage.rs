@@ -5,13 +5,15 @@
 
 use std::collections::HashMap;
 
-use nalgebra::{Matrix3, Rotation3, Vector3};
+use nalgebra::{Rotation3, Vector3};
 use serde::Serialize;
 
+use crate::absolute::Pose;
 use crate::frontend::PairMatches;
 use crate::mapper::{Reconstruction, reprojection_error};
 use crate::orient::MAX_GPS_ERROR;
 use crate::twoview::Point;
+use crate::upright::{UP_DOUBT_DEG, camera_plane};
 
 /// Fewest photos that must see a point for it to count as well covered.
 pub const WELL_SEEN: usize = 3;
@@ -26,10 +28,6 @@ const SEEN_BY: usize = 3;
 /// A photo whose rows lean more than this (degrees) from level was turned
 /// about a quarter: held upright without an EXIF orientation tag.
 const TURNED_DEG: f64 = 45.0;
-/// When the plane the cameras stand on leans more than this (degrees)
-/// from level, the model's up is in doubt: most photos may have been
-/// turned a quarter without an EXIF orientation tag.
-const UP_DOUBT_DEG: f64 = 30.0;
 
 /// Why a photo did not join any model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -199,48 +197,12 @@ fn roll(rotation: &Rotation3<f64>) -> f64 {
 }
 
 /// How far (degrees) the plane `model`'s cameras stand on leans from level
-/// (the models are z up), if they spread over a plane and look along it:
-/// people walk at about one height and look about level, so that plane is
-/// level whichever way the photos were held. `None` for cameras along a
-/// line or in a heap, and for cameras looking across their plane (a
-/// facade photographed row by row, a drone looking down), whose plane
-/// may stand at any angle.
+/// (the models are z up), if they spread over one and look along it
+/// ([`camera_plane`]).
 fn camera_plane_tilt(model: &Reconstruction) -> Option<f64> {
-    let poses: Vec<_> = model.poses.iter().flatten().collect();
-    if poses.len() < 3 {
-        return None;
-    }
-    let centres: Vec<Vector3<f64>> = poses.iter().map(|(r, t)| -(r.transpose() * t)).collect();
-    let mean = centres.iter().sum::<Vector3<f64>>() / centres.len() as f64;
-    let scatter: Matrix3<f64> = centres.iter().map(|c| (c - mean) * (c - mean).transpose()).sum();
-    // Each eigenvector with its spread, measured on it (widest first).
-    let eigen = scatter.symmetric_eigen();
-    let mut axes: Vec<(f64, Vector3<f64>)> = eigen
-        .eigenvectors
-        .column_iter()
-        .map(|v| {
-            let v: Vector3<f64> = v.into();
-            ((scatter * v).dot(&v), v)
-        })
-        .collect();
-    axes.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let [(widest, _), (second, _), (least, normal)] = [axes[0], axes[1], axes[2]];
-    let mut across: Vec<f64> = poses.iter().map(|(r, _)| (r.transpose() * Vector3::z()).dot(&normal).abs()).collect();
-    across.sort_by(f64::total_cmp);
-    let along = across[across.len() / 2] < MAX_VIEW_ACROSS;
-    let planar = second > PLANE_SPREAD * widest && least < PLANE_THICKNESS * second;
-    (planar && along).then(|| normal.z.abs().clamp(0.0, 1.0).acos().to_degrees())
+    let poses: Vec<&Pose> = model.poses.iter().flatten().collect();
+    camera_plane(&poses).map(|normal| normal.z.abs().clamp(0.0, 1.0).acos().to_degrees())
 }
-
-/// Cameras look along their plane when the median sine of their views'
-/// angle with it is below this (30°).
-const MAX_VIEW_ACROSS: f64 = 0.5;
-
-/// Cameras spread over a plane when their second spread (variance) is at
-/// least this share of the widest, ...
-const PLANE_SPREAD: f64 = 0.02;
-/// ... and the spread across the plane at most this share of the second.
-const PLANE_THICKNESS: f64 = 0.05;
 
 /// Compass name of the horizontal direction `(east, north)`.
 fn compass(east: f64, north: f64) -> &'static str {
@@ -460,9 +422,13 @@ impl Coverage {
                 "\nChiều đứng của mô hình có thể sai: các máy ảnh đứng trên một mặt phẳng nghiêng {tilt:.0}° so với mặt ngang. Nếu phần lớn ảnh chụp dọc mà không có thẻ hướng EXIF, hãy xoay thẳng chúng bằng ứng dụng ảnh rồi nộp lại.\nThe model's up may be wrong: its cameras stand on a plane {tilt:.0}° from level. If most photos were taken upright with no EXIF orientation tag, turn them upright in a photo app and hand them in again."
             );
         }
-        // When most photos look turned, or the cameras' plane is not
-        // level, up itself is in doubt: name no photo.
-        if !turned.is_empty() && turned.len() * 2 < self.registered && up_in_doubt.is_none() {
+        // Up is in doubt when the cameras' plane is not level, or, without
+        // such a plane, when most photos look turned: then name no photo.
+        let up_trusted = match self.camera_plane_tilt {
+            Some(_) => up_in_doubt.is_none(),
+            None => turned.len() * 2 < self.registered,
+        };
+        if !turned.is_empty() && up_trusted {
             let _ = writeln!(
                 s,
                 "\nẢnh hiện bị xoay một góc vuông (không có thẻ hướng EXIF cho biết cách cầm máy) / photos that show turned a quarter (no EXIF orientation tag says how the camera was held): {}\n  Xoay thẳng chúng bằng ứng dụng ảnh (ứng dụng sẽ ghi thẻ hướng) rồi nộp lại.\n  Turn them upright in a photo app (which records the orientation tag) and hand them in again.",
@@ -673,9 +639,13 @@ mod tests {
             text.contains("up may be wrong: its cameras stand on a plane 80°") && !text.contains("b.jpg"),
             "{text}"
         );
-        // Two of four turned: up itself may be wrong, so nothing is said.
+        // Two of four turned, the cameras' plane level: up holds, both named.
         report.camera_plane_tilt = Some(2.0);
         report.photos[3].roll = Some(-91.0);
+        assert!(report.to_text().contains("how the camera was held): b.jpg, d.jpg\n"));
+        // Without a plane to check up by, half the photos turned puts it in
+        // doubt: nothing is said.
+        report.camera_plane_tilt = None;
         let text = report.to_text();
         assert!(!text.contains("turned a quarter") && !text.contains("may be wrong"), "{text}");
     }

@@ -20,7 +20,7 @@ use crate::edges::Segment;
 use crate::geo::geodetic_to_enu;
 use crate::mapper::{Reconstruction, normalise};
 use crate::similarity::{Similarity, ground_distance, robust_heading_similarity, robust_similarity};
-use crate::upright::{EdgePlane, levelling_rotation, upright, upright_by_edges};
+use crate::upright::{EdgePlane, levelling_rotation, upright, upright_by_camera_plane, upright_by_edges};
 
 /// Largest distance (metres) between a camera and its GPS fix for the
 /// fix to be trusted; phone GPS is often off by a few metres.
@@ -220,8 +220,10 @@ pub fn orient(
     edges: &PhotoEdges,
 ) -> (Reconstruction, Frame) {
     let rotations: Vec<Rotation3<f64>> = model.poses.iter().flatten().map(|(r, _)| *r).collect();
+    let poses: Vec<&Pose> = model.poses.iter().flatten().collect();
     let (up, vertical_edges) = match upright(&rotations) {
         Some(up) => {
+            let up = upright_by_camera_plane(&up, &poses);
             let (up, used) = upright_by_edges(&up, &edge_planes(model, edges));
             (Some(up), used)
         }
@@ -430,6 +432,34 @@ mod tests {
         }
         assert!(up.normalize().z > 1.0 - 1e-12, "{up:?}");
         assert_eq!(frame.gps_offsets(&oriented, &[None; 8]), vec![None; 8]);
+    }
+
+    #[test]
+    fn photos_mostly_turned_a_quarter_are_levelled_by_the_cameras_plane() {
+        // Eleven photos along a quarter circle, as fountain-P11's, seven of
+        // them turned a quarter without an EXIF orientation tag: their rows
+        // are plumb, so the photos alone put up along the arc.
+        let turned = |i: usize| [0, 1, 3, 4, 6, 8, 9].contains(&i);
+        let truth = model(
+            (0..11)
+                .map(|i| {
+                    let a = (45.0 + 9.0 * i as f64).to_radians();
+                    let roll = if turned(i) { std::f64::consts::FRAC_PI_2 } else { 0.0 };
+                    look_at(Vector3::new(10.0 * a.cos(), -10.0 * a.sin(), 1.6), Vector3::zeros(), roll)
+                })
+                .collect(),
+        );
+        let (oriented, _) = orient(&truth.transformed(&scramble()), &[None; 11], &PhotoEdges::default());
+        for i in 0..11 {
+            let (r, _) = oriented.poses[i].unwrap();
+            let (rows, image_up) = (r.inverse() * Vector3::x(), r.inverse() * -Vector3::y());
+            if turned(i) {
+                // Plumb but for the 9° the cameras look down at the site.
+                assert!((rows.z.abs() - 9.09f64.to_radians().cos()).abs() < 1e-3, "photo {i} turned: rows {rows:?}");
+            } else {
+                assert!(rows.z.abs() < 1e-6 && image_up.z > 0.98, "photo {i} level: rows {rows:?}, up {image_up:?}");
+            }
+        }
     }
 
     #[test]

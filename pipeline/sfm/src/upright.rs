@@ -18,6 +18,8 @@
 
 use nalgebra::{Matrix3, Rotation3, Vector3};
 
+use crate::absolute::Pose;
+
 /// A photo whose x axis leans more than this (degrees) from the level
 /// found is held tilted on purpose, or turned by a wrong EXIF
 /// orientation, and is left out of the next fit.
@@ -169,6 +171,86 @@ pub fn upright_by_edges(up: &Vector3<f64>, planes: &[EdgePlane]) -> (Vector3<f64
     }
     if refined.angle(up) > MAX_EDGE_CORRECTION_DEG.to_radians() { (*up, 0) } else { (refined, used) }
 }
+
+/// The normal of the plane cameras with world-to-camera `poses` stand on,
+/// if they spread over one and look along it: people walk at about one
+/// height and look about level, so that plane is level whichever way the
+/// photos were held. `None` for cameras along a line or in a heap, and for
+/// cameras looking across their plane (a facade photographed row by row,
+/// a drone looking down), whose plane may stand at any angle.
+pub fn camera_plane(poses: &[&Pose]) -> Option<Vector3<f64>> {
+    if poses.len() < 3 {
+        return None;
+    }
+    let centres: Vec<Vector3<f64>> = poses.iter().map(|(r, t)| -(r.transpose() * t)).collect();
+    let mean = centres.iter().sum::<Vector3<f64>>() / centres.len() as f64;
+    let scatter: Matrix3<f64> = centres.iter().map(|c| (c - mean) * (c - mean).transpose()).sum();
+    // Each eigenvector with the spread measured along it, widest first.
+    let mut axes: Vec<(f64, Vector3<f64>)> = scatter
+        .symmetric_eigen()
+        .eigenvectors
+        .column_iter()
+        .map(|v| {
+            let v: Vector3<f64> = v.into();
+            ((scatter * v).dot(&v), v)
+        })
+        .collect();
+    axes.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let [(widest, _), (second, _), (least, normal)] = [axes[0], axes[1], axes[2]];
+    let mut across: Vec<f64> = poses.iter().map(|(r, _)| (r.transpose() * Vector3::z()).dot(&normal).abs()).collect();
+    across.sort_by(f64::total_cmp);
+    let along = across[across.len() / 2] < MAX_VIEW_ACROSS;
+    let planar = second > PLANE_SPREAD * widest && least < PLANE_THICKNESS * second;
+    (planar && along).then_some(normal)
+}
+
+/// Cameras spread over a plane when their second spread (variance) is at
+/// least this share of the widest, ...
+const PLANE_SPREAD: f64 = 0.02;
+/// ... and the spread across the plane at most this share of the second.
+const PLANE_THICKNESS: f64 = 0.05;
+/// Cameras look along their plane when the median sine of their views'
+/// angle with it is below this (30°).
+const MAX_VIEW_ACROSS: f64 = 0.5;
+
+/// Up from the cameras' plane ([`camera_plane`]) where it lies over
+/// `UP_DOUBT_DEG` from the photos' own `up` and more photos are held
+/// level or turned a quarter about its normal than about `up`: most
+/// photos were turned a quarter without an EXIF orientation tag, so the
+/// rows the photos' up is taken from are columns. The sign comes from
+/// the photos held level about the normal; with none, `up` stays (the
+/// coverage report then warns).
+pub fn upright_by_camera_plane(up: &Vector3<f64>, poses: &[&Pose]) -> Vector3<f64> {
+    let Some(normal) = camera_plane(poses) else { return *up };
+    if normal.angle(up).min(std::f64::consts::PI - normal.angle(up)) < UP_DOUBT_DEG.to_radians() {
+        return *up;
+    }
+    let rows = |(r, _): &&Pose| r.transpose() * Vector3::x();
+    let square = SQUARE_DEG.to_radians().sin();
+    let squared = |u: &Vector3<f64>| {
+        poses
+            .iter()
+            .map(rows)
+            .filter(|x| x.dot(u).abs() < square || x.dot(u).abs() > (1.0 - square * square).sqrt())
+            .count()
+    };
+    if squared(&normal) <= squared(&up.normalize()) {
+        return *up;
+    }
+    let sign: f64 = poses
+        .iter()
+        .filter(|pose| rows(pose).dot(&normal).abs() < square)
+        .map(|(r, _)| (r.transpose() * -Vector3::y()).dot(&normal))
+        .sum();
+    if sign == 0.0 { *up } else { normal * sign.signum() }
+}
+
+/// Over this angle (degrees) between the photos' up and the cameras'
+/// plane's normal, up is in doubt.
+pub const UP_DOUBT_DEG: f64 = 30.0;
+/// A photo is held level, or turned a quarter, when its rows are within
+/// this (degrees) of level, or of plumb.
+const SQUARE_DEG: f64 = 10.0;
 
 /// The rotation that turns `up` to +z by the shortest way.
 pub fn levelling_rotation(up: &Vector3<f64>) -> Rotation3<f64> {
