@@ -1,4 +1,5 @@
-//! Which way is up in a model, from its photos' orientations alone.
+//! Which way is up in a model: from how its photos were held, the
+//! straight edges they show and the plane their cameras stand on.
 //!
 //! People and camera gimbals hold the horizon level: a photo's x axis
 //! (along its rows, photos being turned upright by their EXIF
@@ -15,6 +16,10 @@
 //! may be vertical, chosen ever more strictly as up improves: COLMAP's
 //! Manhattan-world aligner finds vertical vanishing points for the same
 //! end.
+//!
+//! Photos turned a quarter without an EXIF orientation tag have plumb
+//! rows; where they are most of a set, the plane the cameras stand on,
+//! level for people walking and looking about level, sets up instead.
 
 use nalgebra::{Matrix3, Rotation3, Vector3};
 
