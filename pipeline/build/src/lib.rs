@@ -8,7 +8,7 @@ pub mod matching;
 pub mod thumbnails;
 pub mod tiles;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use heritage_archive::cache::BuildCache;
 use std::path::PathBuf;
 
@@ -95,7 +95,7 @@ impl Pipeline {
 /// The sparse stage's entry of `site`, if it is built: its coverage
 /// report (`coverage.json`, `coverage.txt`), with `model.glb` and
 /// `tour.json` when the photos gave a model.
-pub fn sparse_built(archive: &Archive, site: &SiteDir) -> Result<Option<PathBuf>> {
+fn sparse_built(archive: &Archive, site: &SiteDir) -> Result<Option<PathBuf>> {
     let pipeline = Pipeline::new(archive);
     let photos = inputs::photos_of(std::slice::from_ref(site))?;
     let cache = BuildCache::new(archive.build_dir());
@@ -111,6 +111,33 @@ pub fn sparse_built(archive: &Archive, site: &SiteDir) -> Result<Option<PathBuf>
 /// coverage report), if it is built and holds a model.
 pub fn sparse_entry(archive: &Archive, site: &SiteDir) -> Result<Option<PathBuf>> {
     Ok(sparse_built(archive, site)?.filter(|entry| entry.join(matching::TOUR_FILE).is_file()))
+}
+
+/// How many of a site's photos joined its 3D model, and where the
+/// coverage report (what to reshoot) is.
+#[derive(Serialize)]
+pub struct ModelStatus {
+    /// Photos in a model.
+    pub registered: u64,
+    /// Photos mapped.
+    pub photos_total: u64,
+    /// The coverage report for people (`coverage.txt`).
+    pub report: PathBuf,
+}
+
+/// The coverage of `site`'s sparse model, if it is built.
+pub fn model_status(archive: &Archive, site: &SiteDir) -> Result<Option<ModelStatus>> {
+    let Some(entry) = sparse_built(archive, site)? else { return Ok(None) };
+    let path = entry.join(matching::COVERAGE_JSON);
+    let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let coverage: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let count = |key: &str| coverage[key].as_u64().with_context(|| format!("{} lacks {key}", path.display()));
+    Ok(Some(ModelStatus {
+        registered: count("registered")?,
+        photos_total: count("photos_total")?,
+        report: entry.join(matching::COVERAGE_TEXT),
+    }))
 }
 
 /// Builds what is missing for the selected sites. Takes the archive lock

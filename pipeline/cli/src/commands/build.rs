@@ -9,9 +9,9 @@ use heritage_archive::{Archive, Slug};
 use heritage_build::{BuildOptions, BuildReport, build};
 
 use super::print_json;
-use super::status::model_status;
 use crate::progress::Bars;
 use crate::table;
+use heritage_build::model_status;
 
 /// The long help of `heritage build` (shown by `--help`).
 pub const BUILD_HELP: &str = "Make what is missing: for each photo a thumbnail and preview, deep-zoom

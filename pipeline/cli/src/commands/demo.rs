@@ -14,8 +14,8 @@ use heritage_publish::DEFAULT_VIEWER_LIBS;
 use heritage_synthetic::{SynthOptions, synthesize};
 
 use super::publish::{publish_archive, serve_dir};
-use super::status::model_status;
 use crate::progress::Bars;
+use heritage_build::model_status;
 
 /// The long help of `heritage demo` (shown by `--help`).
 pub const DEMO_HELP: &str = "Run the whole pipeline on a synthetic site, with nothing to bring.

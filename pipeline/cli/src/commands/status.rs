@@ -1,12 +1,11 @@
 //! `heritage status`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use heritage_archive::{Archive, SiteDir};
-use heritage_build::matching::{COVERAGE_JSON, COVERAGE_TEXT};
+use heritage_build::{ModelStatus, model_status};
 use serde::Serialize;
 
 use super::{open_sites, print_json};
@@ -34,33 +33,6 @@ struct SiteStatus {
     stages: Vec<StageStatus>,
     /// The sparse model's coverage, once it is built.
     model: Option<ModelStatus>,
-}
-
-/// How many of a site's photos joined its 3D model, and where the
-/// coverage report (what to reshoot) is.
-#[derive(Serialize)]
-pub struct ModelStatus {
-    /// Photos in a model.
-    pub registered: u64,
-    /// Photos mapped.
-    pub photos_total: u64,
-    /// The coverage report for people (`coverage.txt`).
-    pub report: PathBuf,
-}
-
-/// The coverage of `site`'s sparse model, if it is built.
-pub fn model_status(archive: &Archive, site: &SiteDir) -> Result<Option<ModelStatus>> {
-    let Some(entry) = heritage_build::sparse_built(archive, site)? else { return Ok(None) };
-    let path = entry.join(COVERAGE_JSON);
-    let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let coverage: serde_json::Value =
-        serde_json::from_slice(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
-    let count = |key: &str| coverage[key].as_u64().with_context(|| format!("{} lacks {key}", path.display()));
-    Ok(Some(ModelStatus {
-        registered: count("registered")?,
-        photos_total: count("photos_total")?,
-        report: entry.join(COVERAGE_TEXT),
-    }))
 }
 
 #[derive(Serialize)]
