@@ -231,20 +231,16 @@ pub fn upright_by_camera_plane(up: &Vector3<f64>, poses: &[&Pose]) -> Vector3<f6
         return *up;
     }
     let rows = |(r, _): &&Pose| r.transpose() * Vector3::x();
-    let square = SQUARE_DEG.to_radians().sin();
-    let squared = |u: &Vector3<f64>| {
-        poses
-            .iter()
-            .map(rows)
-            .filter(|x| x.dot(u).abs() < square || x.dot(u).abs() > (1.0 - square * square).sqrt())
-            .count()
-    };
+    // Rows within SQUARE_DEG of level (|cos| to up below `level`) or of plumb.
+    let (level, plumb) = (SQUARE_DEG.to_radians().sin(), SQUARE_DEG.to_radians().cos());
+    let squared =
+        |u: &Vector3<f64>| poses.iter().map(rows).filter(|x| x.dot(u).abs() < level || x.dot(u).abs() > plumb).count();
     if squared(&normal) <= squared(&up.normalize()) {
         return *up;
     }
     let sign: f64 = poses
         .iter()
-        .filter(|pose| rows(pose).dot(&normal).abs() < square)
+        .filter(|pose| rows(pose).dot(&normal).abs() < level)
         .map(|(r, _)| (r.transpose() * -Vector3::y()).dot(&normal))
         .sum();
     if sign == 0.0 { *up } else { normal * sign.signum() }
