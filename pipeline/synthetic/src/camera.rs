@@ -55,6 +55,28 @@ impl Camera {
         }
     }
 
+    /// The same camera held turned a quarter about its axis, clockwise
+    /// or not: its photo is this one's turned as much (width and height
+    /// swapped), as a phone held upright takes it.
+    pub fn turned(&self, clockwise: bool) -> Camera {
+        // The turned photo's columns and rows in terms of this one's: a
+        // clockwise turn takes pixel (u, v) to (height - v, u).
+        let (axes, cx, cy) = if clockwise {
+            (Matrix3::new(0.0, -1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0), f64::from(self.height) - self.cy, self.cx)
+        } else {
+            (Matrix3::new(0.0, 1.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0), self.cy, f64::from(self.width) - self.cx)
+        };
+        Camera {
+            width: self.height,
+            height: self.width,
+            cx,
+            cy,
+            rotation: Rotation3::from_matrix_unchecked(axes * self.rotation.matrix()),
+            translation: axes * self.translation,
+            ..self.clone()
+        }
+    }
+
     /// The camera centre in world coordinates.
     pub fn center(&self) -> V3 {
         -(self.rotation.inverse() * self.translation)
@@ -116,6 +138,26 @@ mod tests {
         let target = cam.project(&V3::new(0.0, 0.0, 2.5)).unwrap();
         assert!((target.0 - 400.0).abs() < 1e-9 && (target.1 - 266.5).abs() < 1e-9);
         assert!((cam.center() - V3::new(3.0, -12.0, 1.6)).norm() < 1e-12);
+    }
+
+    #[test]
+    fn a_turned_camera_sees_the_photo_turned() {
+        let mut cam = Camera::look_at(800, 533, 600.0, V3::new(3.0, -12.0, 1.6), V3::new(0.0, 0.0, 2.5));
+        cam.cx = 390.0;
+        cam.k1 = -0.08;
+        let (clockwise, anticlockwise) = (cam.turned(true), cam.turned(false));
+        assert_eq!((clockwise.width, clockwise.height), (533, 800));
+        assert_eq!(clockwise.center(), cam.center());
+        for p in [V3::new(0.0, 0.0, 2.5), V3::new(1.5, 2.0, 0.3), V3::new(-2.0, 1.0, 4.0)] {
+            let (u, v) = cam.project(&p).unwrap();
+            let (cu, cv) = clockwise.project(&p).unwrap();
+            assert!((cu - (533.0 - v)).abs() < 1e-9 && (cv - u).abs() < 1e-9);
+            let (au, av) = anticlockwise.project(&p).unwrap();
+            assert!((au - v).abs() < 1e-9 && (av - (800.0 - u)).abs() < 1e-9);
+        }
+        // Turned clockwise, the photo has the sky at its right.
+        let (sky, _) = clockwise.project(&V3::new(0.0, 0.0, 6.0)).unwrap();
+        assert!(sky > 400.0, "{sky}");
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub struct SynthOptions {
     /// Standard deviation (metres) of the GPS fixes' errors on the ground;
     /// heights get three times as much, as a phone's do. 0: exact fixes.
     pub gps_error: f64,
+    /// Photos held turned a quarter by a phone that records no EXIF
+    /// orientation tag, spread through the set, turned clockwise and
+    /// anticlockwise in turn: their files show the site on its side.
+    pub turned: usize,
 }
 
 impl Default for SynthOptions {
@@ -73,6 +77,7 @@ impl Default for SynthOptions {
             noise: 1.5,
             exposure_spread: 0.12,
             gps_error: 0.0,
+            turned: 0,
         }
     }
 }
@@ -108,6 +113,9 @@ pub fn synthesize(out_dir: &Path, options: &SynthOptions, progress: &dyn Progres
     for camera in &mut cameras {
         (camera.k1, camera.k2) = options.distortion;
     }
+    for (k, i) in turned_photos(cameras.len(), options.turned).into_iter().enumerate() {
+        cameras[i] = cameras[i].turned(k % 2 == 0);
+    }
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     remove_stale_temps(out_dir)?;
     let photos_tmp = temp_sibling(&out_dir.join("photos"));
@@ -138,6 +146,13 @@ pub fn synthesize(out_dir: &Path, options: &SynthOptions, progress: &dyn Progres
     commit_dir(&photos_tmp, &out_dir.join("photos"))?;
     commit_dir(&truth_tmp, &out_dir.join("truth"))?;
     Ok(report)
+}
+
+/// Which of `photos` photos are held turned when `turned` are: spread
+/// evenly, one in the middle of each of `turned` runs of photos.
+fn turned_photos(photos: usize, turned: usize) -> Vec<usize> {
+    let turned = turned.min(photos);
+    (0..turned).map(|k| (2 * k + 1) * photos / (2 * turned)).collect()
 }
 
 /// EXIF of photo `index`: a phone camera, 26 mm equivalent, a capture
@@ -171,28 +186,36 @@ fn write_truth(
     names: &[String],
     options: &SynthOptions,
 ) -> Result<SynthReport> {
-    let first = &cameras[0];
-    let colmap_camera = ColmapCamera {
-        id: 1,
-        model: "RADIAL".into(),
-        width: first.width,
-        height: first.height,
-        params: vec![first.focal, first.cx, first.cy, first.k1, first.k2],
-    };
-    let images: Vec<ColmapImage> = cameras
-        .iter()
-        .zip(names)
-        .enumerate()
-        .map(|(i, (c, name))| ColmapImage {
+    // One COLMAP camera for each way the photos were held.
+    let mut colmap_cameras: Vec<ColmapCamera> = Vec::new();
+    let mut images = Vec::new();
+    for (i, (c, name)) in cameras.iter().zip(names).enumerate() {
+        let params = vec![c.focal, c.cx, c.cy, c.k1, c.k2];
+        let known = colmap_cameras.iter().find(|k| (k.width, k.height, &k.params) == (c.width, c.height, &params));
+        let camera_id = match known {
+            Some(known) => known.id,
+            None => {
+                let id = colmap_cameras.len() as u32 + 1;
+                colmap_cameras.push(ColmapCamera {
+                    id,
+                    model: "RADIAL".into(),
+                    width: c.width,
+                    height: c.height,
+                    params,
+                });
+                id
+            }
+        };
+        images.push(ColmapImage {
             id: i as u32 + 1,
             qvec: c.quaternion(),
             tvec: [c.translation.x, c.translation.y, c.translation.z],
-            camera_id: 1,
+            camera_id,
             name: name.clone(),
             points: Vec::new(),
-        })
-        .collect();
-    write_atomic(&dir.join("cameras.txt"), cameras_txt(&[colmap_camera]).as_bytes())?;
+        });
+    }
+    write_atomic(&dir.join("cameras.txt"), cameras_txt(&colmap_cameras).as_bytes())?;
     write_atomic(&dir.join("images.txt"), images_txt(&images).as_bytes())?;
     write_atomic(&dir.join("points3D.txt"), points3d_txt(&[]).as_bytes())?;
 
@@ -240,6 +263,7 @@ fn write_truth(
         "seed": options.seed,
         "distortion": [options.distortion.0, options.distortion.1],
         "gps_error": options.gps_error,
+        "turned": options.turned,
         "triangles": scene.triangles.len(),
     });
     write_atomic(&dir.join("scene.json"), serde_json::to_string_pretty(&info)?.as_bytes())?;

@@ -38,6 +38,11 @@ pub struct DemoArgs {
     /// Photo size, WIDTHxHEIGHT.
     #[arg(long, default_value = "1600x1067", value_parser = super::synth::parse_size)]
     size: (u32, u32),
+    /// Photos held turned a quarter with no EXIF orientation tag (as
+    /// `heritage synth --turned`): the report names them and the website
+    /// shows them upright.
+    #[arg(long, default_value_t = 0)]
+    turned: usize,
     /// Do not start the preview server at the end.
     #[arg(long)]
     no_serve: bool,
@@ -57,7 +62,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let photos_dir = args.dir.join("volunteer-photos");
     let (width, height) = args.size;
     println!("1/5  Rendering {} photos of the synthetic site ({width}x{height})...", args.photos);
-    let options = SynthOptions { photos: args.photos, width, height, ..SynthOptions::default() };
+    let options = SynthOptions { photos: args.photos, width, height, turned: args.turned, ..SynthOptions::default() };
     synthesize(&photos_dir, &options, &bars)?;
 
     println!("2/5  Creating the archive and the site...");

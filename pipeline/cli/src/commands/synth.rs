@@ -55,6 +55,12 @@ pub struct SynthArgs {
     /// deviation; heights get three times as much); 0 keeps them exact.
     #[arg(long, default_value_t = 0.0, value_parser = parse_metres)]
     gps_error: f64,
+    /// Photos held turned a quarter by a phone that records no EXIF
+    /// orientation tag (their files show the site on its side), spread
+    /// through the set: to see the coverage report name them and the
+    /// website show them upright.
+    #[arg(long, default_value_t = 0)]
+    turned: usize,
     /// Print a summary as JSON.
     #[arg(long)]
     json: bool,
@@ -97,6 +103,9 @@ pub fn run(args: SynthArgs) -> Result<ExitCode> {
     if args.photos == 0 {
         bail!("--photos must be at least 1");
     }
+    if args.turned > args.photos {
+        bail!("--turned {} is more than the {} photos of --photos", args.turned, args.photos);
+    }
     let options = SynthOptions {
         layout: args.layout,
         photos: args.photos,
@@ -105,6 +114,7 @@ pub fn run(args: SynthArgs) -> Result<ExitCode> {
         seed: args.seed,
         distortion: args.distortion.unwrap_or((0.0, 0.0)),
         gps_error: args.gps_error,
+        turned: args.turned,
         ..SynthOptions::default()
     };
     let report = synthesize(&args.out_dir, &options, &Bars::new(!args.json))?;
