@@ -15,7 +15,9 @@ function show(index) {
   current = (index + photos.length) % photos.length;
   const photo = photos[current];
   viewer.element.setAttribute("aria-busy", "true");
-  viewer.open(photo.dzi);
+  // A photo that shows turned (no EXIF tag said how it was held) is
+  // turned upright here; its tiles are cut from the file as it is.
+  viewer.open({ tileSource: photo.dzi, degrees: photo.turn });
   caption.textContent = `${current + 1} / ${photos.length} · ${photo.caption}`;
 }
 

@@ -106,6 +106,29 @@ test("a photo opens in deep zoom and zooming in loads deeper levels", async () =
   assert.deepEqual(problems, []);
 });
 
+test("a photo held turned opens upright in deep zoom", async () => {
+  // The demo's 5th and 13th photos were held turned, with no EXIF tag to say so.
+  const { page, problems } = await open(ROOT + SITE);
+  const turns = await page.evaluate(() => JSON.parse(document.getElementById("photos").textContent).map((p) => p.turn));
+  assert.deepEqual(turns.filter((turn) => turn !== 0), [-90, 90]);
+  const index = turns.indexOf(90);
+  const thumb = page.locator(`#gallery img >> nth=${index}`);
+  await thumb.scrollIntoViewIfNeeded();
+  await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await thumb.elementHandle());
+  const [width, height] = await thumb.evaluate((img) => [img.naturalWidth, img.naturalHeight]);
+  assert.ok(width > height, `the thumbnail is ${width}x${height}`);
+  await page.click(`#gallery a >> nth=${index}`);
+  await page.waitForSelector("#deep-zoom[aria-busy=false]");
+  const view = await page.evaluate(() => {
+    const viewer = OpenSeadragon.getViewer(document.getElementById("deep-zoom"));
+    const home = viewer.world.getHomeBounds();
+    return { degrees: viewer.world.getItemAt(0).getRotation(), wide: home.width > home.height };
+  });
+  assert.deepEqual(view, { degrees: 90, wide: true });
+  await page.screenshot({ path: `${SHOTS}/turned.png` });
+  assert.deepEqual(problems, []);
+});
+
 test("everything works under a sub-path", async () => {
   const { before, after, problems } = await deepZoom(SUBPATH, null);
   assert.ok(after > before, `levels ${before} -> ${after}`);

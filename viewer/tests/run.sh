@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Browser tests of the published website: builds a small demo archive with
-# a hostile and an unpublished site, publishes it twice (at the root and
-# under a sub-path), serves both with `heritage serve`, and drives Debian's
-# Chromium with Playwright. Screenshots go to target/screenshots/.
+# Browser tests of the published website: builds a small demo archive (two
+# of its photos held turned) with a hostile and an unpublished site,
+# publishes it twice (at the root and under a sub-path), serves both with
+# `heritage serve`, and drives Debian's Chromium with Playwright.
+# Screenshots go to target/screenshots/.
 #
 # usage: viewer/tests/run.sh HERITAGE_BINARY
 set -euo pipefail
@@ -13,7 +14,7 @@ pids=()
 cleanup() { kill "${pids[@]}" 2> /dev/null || true; rm -rf "$scratch"; }
 trap cleanup EXIT
 
-"$bin" demo --dir "$scratch/demo" --photos 16 --size 1200x800 --no-serve > /dev/null
+"$bin" demo --dir "$scratch/demo" --photos 16 --size 1200x800 --turned 2 --no-serve > /dev/null
 archive=$scratch/demo/archive
 photos=$scratch/demo/volunteer-photos/photos
 h() { "$bin" --archive "$archive" "$@" > /dev/null; }

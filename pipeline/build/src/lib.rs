@@ -10,10 +10,11 @@ pub mod tiles;
 
 use anyhow::{Context, Result};
 use heritage_archive::cache::BuildCache;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use heritage_archive::{Archive, Progress, SiteDir, Slug};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use dag::{Job, PhotoStage, Stage, StageReport};
 pub use inputs::PhotoInput;
@@ -123,6 +124,25 @@ pub struct ModelStatus {
     pub photos_total: u64,
     /// The coverage report for people (`coverage.txt`).
     pub report: PathBuf,
+    /// The photos that show turned a quarter (no EXIF orientation tag
+    /// said how the camera was held), by name: how many degrees clockwise
+    /// each must be turned to show upright.
+    pub turned: BTreeMap<String, i32>,
+}
+
+/// What `model_status` reads of `coverage.json`.
+#[derive(Deserialize)]
+struct CoverageSummary {
+    registered: u64,
+    photos_total: u64,
+    photos: Vec<PhotoSummary>,
+}
+
+/// What `model_status` reads of one photo in `coverage.json`.
+#[derive(Deserialize)]
+struct PhotoSummary {
+    name: String,
+    turn: i32,
 }
 
 /// The coverage of `site`'s sparse model, if it is built.
@@ -130,13 +150,13 @@ pub fn model_status(archive: &Archive, site: &SiteDir) -> Result<Option<ModelSta
     let Some(entry) = sparse_built(archive, site)? else { return Ok(None) };
     let path = entry.join(matching::COVERAGE_JSON);
     let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let coverage: serde_json::Value =
-        serde_json::from_slice(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
-    let count = |key: &str| coverage[key].as_u64().with_context(|| format!("{} lacks {key}", path.display()));
+    let coverage: CoverageSummary =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not a coverage report", path.display()))?;
     Ok(Some(ModelStatus {
-        registered: count("registered")?,
-        photos_total: count("photos_total")?,
+        registered: coverage.registered,
+        photos_total: coverage.photos_total,
         report: entry.join(matching::COVERAGE_TEXT),
+        turned: coverage.photos.into_iter().filter(|p| p.turn != 0).map(|p| (p.name, p.turn)).collect(),
     }))
 }
 

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use anyhow::Result;
 use heritage_archive::cache::{CacheKey, KeyBuilder};
-use heritage_imaging::{encode_jpeg, fit_within};
-use image::RgbImage;
+use heritage_imaging::{encode_jpeg, fit_within, load_display_image};
+use image::{RgbImage, imageops};
 
 use crate::dag::PhotoStage;
 
@@ -35,6 +35,21 @@ impl Default for Thumbnails {
 impl Thumbnails {
     /// Bumped whenever the output for the same input changes.
     const VERSION: u32 = 1;
+
+    /// Writes the file `name` (`PREVIEW` or `THUMBNAIL`) of the entry
+    /// `entry` to `out` turned `turn` degrees clockwise (a multiple of 90):
+    /// for a photo that the model shows turned although no EXIF tag says so.
+    pub fn write_turned(&self, entry: &Path, name: &str, turn: i32, out: &Path) -> Result<()> {
+        let image = load_display_image(&std::fs::read(entry.join(name))?, u64::MAX)?;
+        let turned = match turn.rem_euclid(360) {
+            90 => imageops::rotate90(&image),
+            180 => imageops::rotate180(&image),
+            270 => imageops::rotate270(&image),
+            _ => image,
+        };
+        std::fs::write(out, encode_jpeg(&turned, self.quality).map_err(anyhow::Error::msg)?)?;
+        Ok(())
+    }
 }
 
 impl PhotoStage for Thumbnails {

@@ -28,6 +28,9 @@ pub struct PublishedPhoto {
     pub thumbnails: PathBuf,
     /// The tiles entry (`image.dzi`, `image_files/`, `image/`).
     pub tiles: PathBuf,
+    /// Degrees clockwise it must be turned to show upright, as the
+    /// coverage report says (0 unless it shows turned a quarter).
+    pub turn: i32,
 }
 
 /// A published site and its photos.
@@ -56,6 +59,7 @@ pub fn published_sites(archive: &Archive) -> Result<(Vec<PublishedSite>, Vec<Str
         if !meta.published {
             continue;
         }
+        let turned = heritage_build::model_status(archive, &site)?.map(|m| m.turned).unwrap_or_default();
         let mut photos = Vec::new();
         for photoset in site.photosets()? {
             let record = PhotosetRecord::load(&photoset)?;
@@ -69,6 +73,7 @@ pub fn published_sites(archive: &Archive) -> Result<(Vec<PublishedSite>, Vec<Str
                 }
                 let (width, height) = photo.display_size();
                 photos.push(PublishedPhoto {
+                    turn: turned.get(&name).copied().unwrap_or(0),
                     id: photo.sha256.as_str()[..12].to_string(),
                     name,
                     width,

@@ -18,7 +18,9 @@ use heritage_archive::atomic::{commit_dir, remove_stale_temps, temp_sibling};
 use serde::Serialize;
 
 use crate::collect::{PublishedSite, published_sites};
+use heritage_build::Thumbnails;
 use heritage_build::matching::{GLB_FILE, TOUR_FILE};
+use heritage_build::thumbnails::{PREVIEW, THUMBNAIL};
 
 /// Our own viewer files, embedded in the binary.
 const VIEWER_FILES: [(&str, &str); 6] = [
@@ -106,8 +108,12 @@ fn write_site(site: &PublishedSite, dir: &Path, base_url: &str) -> Result<()> {
     for photo in &site.photos {
         let out = dir.join("photos").join(&photo.id);
         fs::create_dir_all(&out)?;
-        for name in ["thumb.jpg", "preview.jpg"] {
-            link_or_copy(&photo.thumbnails.join(name), &out.join(name))?;
+        for name in [THUMBNAIL, PREVIEW] {
+            if photo.turn == 0 {
+                link_or_copy(&photo.thumbnails.join(name), &out.join(name))?;
+            } else {
+                Thumbnails::default().write_turned(&photo.thumbnails, name, photo.turn, &out.join(name))?;
+            }
         }
         let info_json = |p: &Path| p.file_name().is_some_and(|n| n == "info.json");
         link_tree(&photo.tiles, &out, &info_json)?;

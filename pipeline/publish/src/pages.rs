@@ -168,7 +168,7 @@ pub fn site_page(site: &PublishedSite) -> String {
     let photos: Vec<Value> = site
         .photos
         .iter()
-        .map(|p| json!({ "id": p.id, "dzi": format!("photos/{}/image.dzi", p.id), "caption": caption(p) }))
+        .map(|p| json!({ "id": p.id, "dzi": format!("photos/{}/image.dzi", p.id), "caption": caption(p), "turn": p.turn }))
         .collect();
     let gallery = if items.is_empty() {
         format!("    <li class=\"note\">{}</li>", strings.both("no_photos"))

@@ -95,9 +95,21 @@ pub struct PhotoCoverage {
     /// positive when they rise to the right: about ±90 for a photo
     /// turned a quarter without an EXIF orientation tag.
     pub roll: Option<f64>,
+    /// Degrees clockwise it must be turned to show upright: -90 or 90
+    /// when the report names it as turned a quarter, else 0.
+    pub turn: i32,
     /// Why it joined no model.
     #[serde(flatten)]
     pub not_registered: Option<NotRegistered>,
+}
+
+impl PhotoCoverage {
+    /// The quarter turn (90 or -90 degrees, as its roll) of a photo whose
+    /// rows lean more than `TURNED_DEG` from level.
+    fn turned_by(&self) -> Option<i32> {
+        let roll = self.roll.filter(|r| r.abs() > TURNED_DEG)?;
+        Some(if roll > 0.0 { 90 } else { -90 })
+    }
 }
 
 /// One model in the report.
@@ -329,10 +341,11 @@ pub fn coverage(
             mean_error: (per_photo[i].1 > 0).then(|| per_photo[i].0 / per_photo[i].1 as f64),
             gps_offset: gps_offsets.get(i).copied().flatten(),
             roll: model_of[i].and_then(|m| models[m].poses[i].as_ref()).map(|pose| roll(&pose.0)),
+            turn: 0,
             not_registered: model_of[i].is_none().then(|| reason(i, names, &model_of, pairs)),
         })
         .collect();
-    Coverage {
+    let mut coverage = Coverage {
         photos_total: names.len(),
         registered: model_of.iter().flatten().count(),
         models: summaries,
@@ -340,7 +353,9 @@ pub fn coverage(
         weak_areas: models.first().map(|m| weak_areas(m, names, east_north_up)).unwrap_or_default(),
         camera_plane_tilt: models.first().and_then(camera_plane_tilt),
         unreadable: Vec::new(),
-    }
+    };
+    coverage.set_turns();
+    coverage
 }
 
 impl Coverage {
@@ -354,6 +369,27 @@ impl Coverage {
             listed += &format!(" … và {more} ảnh khác / and {more} more");
         }
         listed
+    }
+
+    /// Whether the model's up can say which photos show turned: not when
+    /// the cameras' plane is far from level, nor, without such a plane,
+    /// when half the photos or more look turned.
+    fn up_trusted(&self) -> bool {
+        match self.camera_plane_tilt {
+            Some(tilt) => tilt <= UP_DOUBT_DEG,
+            None => self.photos.iter().filter(|p| p.turned_by().is_some()).count() * 2 < self.registered,
+        }
+    }
+
+    /// Sets each photo's `turn`: how many degrees clockwise it must be
+    /// turned to show upright, -90 or 90 for one turned a quarter without
+    /// an EXIF orientation tag, 0 for the others and wherever up is in
+    /// doubt.
+    fn set_turns(&mut self) {
+        let trusted = self.up_trusted();
+        for photo in &mut self.photos {
+            photo.turn = photo.turned_by().filter(|_| trusted).map_or(0, |roll| -roll);
+        }
     }
 
     /// The report as text for people, Vietnamese lines first, each
@@ -409,26 +445,14 @@ impl Coverage {
                 astray.join(", ")
             );
         }
-        let turned: Vec<&str> = self
-            .photos
-            .iter()
-            .filter(|p| p.roll.is_some_and(|r| r.abs() > TURNED_DEG))
-            .map(|p| p.name.as_str())
-            .collect();
-        let up_in_doubt = self.camera_plane_tilt.filter(|&tilt| tilt > UP_DOUBT_DEG);
-        if let Some(tilt) = up_in_doubt {
+        if let Some(tilt) = self.camera_plane_tilt.filter(|&tilt| tilt > UP_DOUBT_DEG) {
             let _ = writeln!(
                 s,
                 "\nChiều đứng của mô hình có thể sai: các máy ảnh đứng trên một mặt phẳng nghiêng {tilt:.0}° so với mặt ngang. Nếu phần lớn ảnh chụp dọc mà không có thẻ hướng EXIF, hãy xoay thẳng chúng bằng ứng dụng ảnh rồi nộp lại.\nThe model's up may be wrong: its cameras stand on a plane {tilt:.0}° from level. If most photos were taken upright with no EXIF orientation tag, turn them upright in a photo app and hand them in again."
             );
         }
-        // Up is in doubt when the cameras' plane is not level, or, without
-        // such a plane, when most photos look turned: then name no photo.
-        let up_trusted = match self.camera_plane_tilt {
-            Some(_) => up_in_doubt.is_none(),
-            None => turned.len() * 2 < self.registered,
-        };
-        if !turned.is_empty() && up_trusted {
+        let turned: Vec<&str> = self.photos.iter().filter(|p| p.turn != 0).map(|p| p.name.as_str()).collect();
+        if !turned.is_empty() {
             let _ = writeln!(
                 s,
                 "\nẢnh hiện bị xoay một góc vuông (không có thẻ hướng EXIF cho biết cách cầm máy) / photos that show turned a quarter (no EXIF orientation tag says how the camera was held): {}\n  Xoay thẳng chúng bằng ứng dụng ảnh (ứng dụng sẽ ghi thẻ hướng) rồi nộp lại.\n  Turn them upright in a photo app (which records the orientation tag) and hand them in again.",
@@ -512,6 +536,7 @@ mod tests {
             mean_error: Some(0.4),
             gps_offset: None,
             roll: None,
+            turn: 0,
             not_registered: None,
         };
         let model = |photos: usize| ModelCoverage {
@@ -551,6 +576,7 @@ mod tests {
             mean_error: Some(0.4),
             gps_offset,
             roll: None,
+            turn: 0,
             not_registered: None,
         };
         let mut report = Coverage {
@@ -619,6 +645,7 @@ mod tests {
             mean_error: Some(0.4),
             gps_offset: None,
             roll: Some(roll(&rising(degrees))),
+            turn: 0,
             not_registered: None,
         };
         let mut report = Coverage {
@@ -630,10 +657,16 @@ mod tests {
             camera_plane_tilt: None,
             unreadable: Vec::new(),
         };
+        let turns = |report: &mut Coverage| {
+            report.set_turns();
+            report.photos.iter().map(|p| p.turn).collect::<Vec<_>>()
+        };
+        assert_eq!(turns(&mut report), [0, -90, 0, 0]);
         let text = report.to_text();
         assert!(text.contains("how the camera was held): b.jpg\n"), "{text}");
         // The cameras' plane far from level: up is in doubt, no photo named.
         report.camera_plane_tilt = Some(80.0);
+        assert_eq!(turns(&mut report), [0; 4]);
         let text = report.to_text();
         assert!(
             text.contains("up may be wrong: its cameras stand on a plane 80°") && !text.contains("b.jpg"),
@@ -642,10 +675,14 @@ mod tests {
         // Two of four turned, the cameras' plane level: up holds, both named.
         report.camera_plane_tilt = Some(2.0);
         report.photos[3].roll = Some(-91.0);
+        // b.jpg's rows rise to the right: it shows upright turned
+        // anticlockwise; d.jpg's fall, clockwise.
+        assert_eq!(turns(&mut report), [0, -90, 0, 90]);
         assert!(report.to_text().contains("how the camera was held): b.jpg, d.jpg\n"));
         // Without a plane to check up by, half the photos turned puts it in
         // doubt: nothing is said.
         report.camera_plane_tilt = None;
+        assert_eq!(turns(&mut report), [0; 4]);
         let text = report.to_text();
         assert!(!text.contains("turned a quarter") && !text.contains("may be wrong"), "{text}");
     }

@@ -143,6 +143,13 @@ fn gltf_camera_rotation(rotation: &Rotation3<f64>) -> UnitQuaternion<f64> {
     UnitQuaternion::from_rotation_matrix(&Rotation3::from_matrix_unchecked(m))
 }
 
+/// The view (as `gltf_camera_rotation`) that shows the photo of camera
+/// `rotation` turned `turn` degrees clockwise: the camera rolled
+/// anticlockwise about its axis by as much.
+fn upright_view(rotation: &Rotation3<f64>, turn: i32) -> UnitQuaternion<f64> {
+    gltf_camera_rotation(rotation) * UnitQuaternion::from_axis_angle(&Vector3::z_axis(), f64::from(turn).to_radians())
+}
+
 /// A robust size of the model: the larger spread (5th to 95th
 /// percentile) of its points along the three axes.
 fn model_extent(model: &Reconstruction) -> f64 {
@@ -226,12 +233,17 @@ pub struct TourPhoto {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
-    /// Vertical field of view in degrees.
+    /// Degrees clockwise the photo must be turned to show upright: -90 or
+    /// 90 for one turned a quarter without an EXIF orientation tag, else 0.
+    pub turn: i32,
+    /// Vertical field of view in degrees of the photo shown upright.
     pub fov_y: f64,
     /// Camera centre in glTF's frame.
     pub position: [f64; 3],
-    /// Camera orientation in glTF's frame, as three.js wants it: `(x, y,
-    /// z, w)`, the camera looking down its -z with +y up.
+    /// Orientation in glTF's frame of the view that shows the photo
+    /// upright, as three.js wants it: `(x, y, z, w)`, the camera looking
+    /// down its -z with +y up (the camera's own orientation rolled about
+    /// its axis by `turn`).
     pub quaternion: [f64; 4],
     /// Indices of the photos nearest in pose, nearest first.
     pub neighbours: Vec<usize>,
@@ -278,8 +290,9 @@ fn tour_neighbours(photos: &[TourPhoto], extent: f64) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// The tour of `model` in `frame`.
-pub fn tour(inputs: &Inputs, model: &Reconstruction, frame: &Frame) -> Tour {
+/// The tour of `model` in `frame`, each photo shown upright after its
+/// `turns` (degrees clockwise, as `PhotoCoverage::turn`).
+pub fn tour(inputs: &Inputs, model: &Reconstruction, frame: &Frame, turns: &[i32]) -> Tour {
     let mut photos: Vec<TourPhoto> = model
         .poses
         .iter()
@@ -289,12 +302,15 @@ pub fn tour(inputs: &Inputs, model: &Reconstruction, frame: &Frame) -> Tour {
             let camera = &model.cameras[inputs.front.camera_of[i]];
             let photo = &inputs.photos[i];
             let centre = gltf_axes() * model.centre(i)?;
-            let q = gltf_camera_rotation(r);
+            let turn = turns.get(i).copied().unwrap_or(0);
+            let q = upright_view(r, turn);
+            let upright_height = if turn % 180 == 0 { photo.height } else { photo.width };
             Some(TourPhoto {
                 name: photo.name.clone(),
                 width: photo.width,
                 height: photo.height,
-                fov_y: 2.0 * (f64::from(photo.height) / 2.0 / camera.focal).atan().to_degrees(),
+                turn,
+                fov_y: 2.0 * (f64::from(upright_height) / 2.0 / camera.focal).atan().to_degrees(),
                 position: centre.into(),
                 quaternion: [q.i, q.j, q.k, q.w],
                 neighbours: Vec::new(),
@@ -308,7 +324,7 @@ pub fn tour(inputs: &Inputs, model: &Reconstruction, frame: &Frame) -> Tour {
     }
     let n = model.points.len().max(1) as f64;
     let centre = gltf_axes() * (model.points.iter().map(|p| p.position).sum::<Vector3<f64>>() / n);
-    Tour { version: 1, frame: frame.clone(), model: GLB_FILE, extent, centre: centre.into(), photos }
+    Tour { version: 2, frame: frame.clone(), model: GLB_FILE, extent, centre: centre.into(), photos }
 }
 
 /// Writes every file of `result` into the folder `dir` (which must exist).
@@ -322,11 +338,12 @@ pub fn write_model_files(dir: &Path, inputs: &Inputs, result: &Sparse) -> std::i
         std::fs::write(folder.join("points3D.txt"), points3d)?;
     }
     if let (Some(model), Some(frame)) = (result.models.first(), result.frames.first()) {
+        let turns: Vec<i32> = result.coverage.photos.iter().map(|p| p.turn).collect();
         let xyz: Vec<[f64; 3]> = model.points.iter().map(|p| p.position.into()).collect();
         let rgb: Vec<[u8; 3]> = model.points.iter().map(|p| point_color(inputs, &p.observations)).collect();
         std::fs::write(dir.join(PLY_FILE), to_ply(&xyz, &rgb, &[]))?;
         std::fs::write(dir.join(GLB_FILE), model_glb(inputs, model))?;
-        std::fs::write(dir.join(TOUR_FILE), serde_json::to_vec_pretty(&tour(inputs, model, frame))?)?;
+        std::fs::write(dir.join(TOUR_FILE), serde_json::to_vec_pretty(&tour(inputs, model, frame, &turns))?)?;
     }
     std::fs::write(dir.join(COVERAGE_JSON), serde_json::to_vec_pretty(&result.coverage)?)?;
     std::fs::write(dir.join(COVERAGE_TEXT), result.coverage.to_text())?;
@@ -354,5 +371,21 @@ mod tests {
         assert!((q * -Vector3::z() - Vector3::new(0.0, 0.0, -1.0)).norm() < 1e-12);
         assert!((q * Vector3::y() - Vector3::y()).norm() < 1e-12);
         assert!((q * Vector3::x() - Vector3::x()).norm() < 1e-12);
+    }
+
+    #[test]
+    fn a_photo_turned_a_quarter_is_viewed_upright() {
+        // Looking north with the camera's rows pointing up (the sky at the
+        // photo's right, the west at its top): it shows upright turned 90°
+        // anticlockwise.
+        let r = Rotation3::from_matrix_unchecked(Matrix3::new(0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0));
+        let as_taken = gltf_camera_rotation(&r);
+        assert!((as_taken * Vector3::x() - Vector3::y()).norm() < 1e-12);
+        let q = upright_view(&r, -90);
+        assert!((q * -Vector3::z() - Vector3::new(0.0, 0.0, -1.0)).norm() < 1e-12);
+        assert!((q * Vector3::y() - Vector3::y()).norm() < 1e-12);
+        assert!((q * Vector3::x() - Vector3::x()).norm() < 1e-12);
+        // Turned the other way, the view would be upside down.
+        assert!((upright_view(&r, 90) * Vector3::y() + Vector3::y()).norm() < 1e-12);
     }
 }
