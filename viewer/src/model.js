@@ -144,26 +144,17 @@ export async function initModel(section, openPhoto) {
     });
   }
 
-  /** The neighbour of the current photo furthest to one `side` (-1 left, 1 right). */
+  /**
+   * Where an arrow to one `side` (-1 left, 1 right) goes: the nearest
+   * published photo on that side (tour.json lists them), or from the
+   * overview the first photo.
+   */
   function neighbour(side) {
     if (current < 0) {
       return photos.findIndex((p) => p.id !== null);
     }
     const here = photos[current];
-    const right = new THREE.Vector3(1, 0, 0).applyQuaternion(new THREE.Quaternion().fromArray(here.quaternion));
-    const origin = new THREE.Vector3().fromArray(here.position);
-    let best = -1;
-    let bestScore = 0;
-    const candidates = here.neighbours.length ? here.neighbours : photos.map((_, i) => i);
-    for (const i of candidates) {
-      if (i === current || photos[i].id === null) continue;
-      const score = side * new THREE.Vector3().fromArray(photos[i].position).sub(origin).dot(right);
-      if (score > bestScore) {
-        best = i;
-        bestScore = score;
-      }
-    }
-    return best;
+    return (side < 0 ? here.left : here.right).find((i) => photos[i].id !== null) ?? -1;
   }
 
   function step(side) {

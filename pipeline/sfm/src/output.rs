@@ -33,7 +33,7 @@ pub const COVERAGE_TEXT: &str = "coverage.txt";
 
 /// Colour of a frustum in the glTF model (sRGB).
 const FRUSTUM_COLOR: [u8; 4] = [230, 90, 40, 255];
-/// Most neighbours a photo of the tour lists.
+/// Most photos a photo of the tour lists to each side.
 const TOUR_NEIGHBOURS: usize = 4;
 
 /// The photos and features a model was made from.
@@ -245,8 +245,11 @@ pub struct TourPhoto {
     /// down its -z with +y up (the camera's own orientation rolled about
     /// its axis by `turn`).
     pub quaternion: [f64; 4],
-    /// Indices of the photos nearest in pose, nearest first.
-    pub neighbours: Vec<usize>,
+    /// Indices of the photos to its left, as the tour's arrows go there:
+    /// the nearest first.
+    pub left: Vec<usize>,
+    /// Indices of the photos to its right, the nearest first.
+    pub right: Vec<usize>,
 }
 
 /// The viewer's tour: the largest model's registered photos with poses.
@@ -266,29 +269,49 @@ pub struct Tour {
     pub photos: Vec<TourPhoto>,
 }
 
-/// Neighbours of each tour photo: the nearest by centre distance plus
-/// viewing-direction difference, among those facing within 75 degrees.
-fn tour_neighbours(photos: &[TourPhoto], extent: f64) -> Vec<Vec<usize>> {
-    let forward = |p: &TourPhoto| {
+/// Where the tour's arrows go from each photo: the photos to its left and
+/// to its right, among those facing within 75 degrees, the nearest first
+/// (and of photos taken from about one place, the least turned). A photo
+/// is to one side when it was taken from there (the step to it more than
+/// `SIDE_SINE` along the photo's rows), or, taken from about the same
+/// place, looks that way. The nearest, not the farthest, so that stepping
+/// one way passes every photo on that side.
+fn tour_sides(photos: &[TourPhoto], extent: f64) -> Vec<[Vec<usize>; 2]> {
+    let extent = extent.max(1e-9);
+    let axes = |p: &TourPhoto| {
         let [x, y, z, w] = p.quaternion;
-        UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(w, x, y, z)) * -Vector3::z()
+        let q = UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(w, x, y, z));
+        (Vector3::from(p.position), q * -Vector3::z(), q * Vector3::x())
     };
     (0..photos.len())
         .map(|i| {
-            let (ci, fi) = (Vector3::from(photos[i].position), forward(&photos[i]));
-            let mut scored: Vec<(f64, usize)> = (0..photos.len())
-                .filter(|&j| j != i)
-                .filter_map(|j| {
-                    let angle = fi.angle(&forward(&photos[j]));
-                    let distance = (Vector3::from(photos[j].position) - ci).norm();
-                    (angle < 75f64.to_radians()).then_some((distance / extent.max(1e-9) + angle, j))
-                })
-                .collect();
-            scored.sort_by(|a, b| a.0.total_cmp(&b.0));
-            scored.into_iter().take(TOUR_NEIGHBOURS).map(|(_, j)| j).collect()
+            let (ci, fi, ri) = axes(&photos[i]);
+            let mut sides: [Vec<(f64, usize)>; 2] = [Vec::new(), Vec::new()];
+            for j in (0..photos.len()).filter(|&j| j != i) {
+                let (cj, fj, _) = axes(&photos[j]);
+                let angle = fi.angle(&fj);
+                let step = cj - ci;
+                let distance = step.norm();
+                // How far to the right: where it stands, or where it looks.
+                let right = if distance > SAME_PLACE * extent { step.dot(&ri) / distance } else { fj.dot(&ri) };
+                if angle < 75f64.to_radians() && right.abs() > SIDE_SINE {
+                    sides[usize::from(right > 0.0)].push((distance / extent + SAME_PLACE * angle, j));
+                }
+            }
+            sides.map(|mut side| {
+                side.sort_by(|a, b| a.0.total_cmp(&b.0));
+                side.into_iter().take(TOUR_NEIGHBOURS).map(|(_, j)| j).collect()
+            })
         })
         .collect()
 }
+
+/// Photos closer than this share of the model's extent were taken from
+/// the same place.
+const SAME_PLACE: f64 = 0.02;
+/// A photo is to one side of another when the step to it, or its view,
+/// leans more than this (the sine of 15 degrees) along the other's rows.
+const SIDE_SINE: f64 = 0.26;
 
 /// The tour of `model` in `frame`, each photo shown upright after its
 /// `turns` (degrees clockwise, as `PhotoCoverage::turn`).
@@ -313,14 +336,15 @@ pub fn tour(inputs: &Inputs, model: &Reconstruction, frame: &Frame, turns: &[i32
                 fov_y: 2.0 * (f64::from(upright_height) / 2.0 / camera.focal).atan().to_degrees(),
                 position: centre.into(),
                 quaternion: [q.i, q.j, q.k, q.w],
-                neighbours: Vec::new(),
+                left: Vec::new(),
+                right: Vec::new(),
             })
         })
         .collect();
     let extent = model_extent(model);
-    let neighbours = tour_neighbours(&photos, extent);
-    for (photo, neighbours) in photos.iter_mut().zip(neighbours) {
-        photo.neighbours = neighbours;
+    let sides = tour_sides(&photos, extent);
+    for (photo, [left, right]) in photos.iter_mut().zip(sides) {
+        (photo.left, photo.right) = (left, right);
     }
     let n = model.points.len().max(1) as f64;
     let centre = gltf_axes() * (model.points.iter().map(|p| p.position).sum::<Vector3<f64>>() / n);
@@ -371,6 +395,58 @@ mod tests {
         assert!((q * -Vector3::z() - Vector3::new(0.0, 0.0, -1.0)).norm() < 1e-12);
         assert!((q * Vector3::y() - Vector3::y()).norm() < 1e-12);
         assert!((q * Vector3::x() - Vector3::x()).norm() < 1e-12);
+    }
+
+    /// A tour photo taken from `centre` looking at `target` (site frame).
+    fn tour_photo(centre: Vector3<f64>, target: Vector3<f64>) -> TourPhoto {
+        let forward = (target - centre).normalize();
+        let right = forward.cross(&Vector3::z()).normalize();
+        let down = forward.cross(&right);
+        let r = Rotation3::from_matrix_unchecked(Matrix3::from_rows(&[
+            right.transpose(),
+            down.transpose(),
+            forward.transpose(),
+        ]));
+        let q = upright_view(&r, 0);
+        TourPhoto {
+            name: String::new(),
+            width: 4,
+            height: 3,
+            turn: 0,
+            fov_y: 50.0,
+            position: (gltf_axes() * centre).into(),
+            quaternion: [q.i, q.j, q.k, q.w],
+            left: Vec::new(),
+            right: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_tour_steps_to_the_nearest_photo_on_each_side() {
+        // Twelve photos on a ring around the site, every 30° anticlockwise
+        // seen from above, looking at its middle: stepping right goes
+        // anticlockwise one photo at a time, left clockwise.
+        let at = |degrees: f64| {
+            let (sin, cos) = degrees.to_radians().sin_cos();
+            Vector3::new(10.0 * cos, 10.0 * sin, 1.6)
+        };
+        let middle = Vector3::new(0.0, 0.0, 1.6);
+        let mut photos: Vec<TourPhoto> = (0..12).map(|k| tour_photo(at(30.0 * f64::from(k)), middle)).collect();
+        let sides = tour_sides(&photos, 20.0);
+        for (k, [left, right]) in sides.iter().enumerate() {
+            assert_eq!((left[0], right[0]), ((k + 11) % 12, (k + 1) % 12), "photo {k}: {left:?} {right:?}");
+        }
+        // A photo from where photo 0 stands, turned 40° to its right, and
+        // one a step to its right looking away from the site.
+        let turned = at(0.0) + Rotation3::from_axis_angle(&Vector3::z_axis(), -40f64.to_radians()) * (middle - at(0.0));
+        photos.push(tour_photo(at(0.0), turned));
+        photos.push(tour_photo(at(10.0), at(10.0) * 2.0));
+        let sides = tour_sides(&photos, 20.0);
+        // From photo 0, the photo turned to its right is the nearest there;
+        // past it lies photo 1. The photo looking away, although it stands
+        // between them, is on neither's list.
+        assert_eq!((sides[0][0][0], &sides[0][1][..2]), (11, &[12, 1][..]));
+        assert!(!sides[0][1].contains(&13) && !sides[1][0].contains(&13));
     }
 
     #[test]
