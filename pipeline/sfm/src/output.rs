@@ -34,7 +34,7 @@ pub const COVERAGE_TEXT: &str = "coverage.txt";
 /// Colour of a frustum in the glTF model (sRGB).
 const FRUSTUM_COLOR: [u8; 4] = [230, 90, 40, 255];
 /// Most photos a photo of the tour lists to each side.
-const TOUR_NEIGHBOURS: usize = 4;
+const TOUR_SIDE_PHOTOS: usize = 4;
 
 /// The photos and features a model was made from.
 #[derive(Debug, Clone, Copy)]
@@ -300,7 +300,7 @@ fn tour_sides(photos: &[TourPhoto], extent: f64) -> Vec<[Vec<usize>; 2]> {
             }
             sides.map(|mut side| {
                 side.sort_by(|a, b| a.0.total_cmp(&b.0));
-                side.into_iter().take(TOUR_NEIGHBOURS).map(|(_, j)| j).collect()
+                side.into_iter().take(TOUR_SIDE_PHOTOS).map(|(_, j)| j).collect()
             })
         })
         .collect()
