@@ -2,7 +2,8 @@
 // site's sparse model (coloured points, camera frusta) in three.js with
 // orbit controls; choosing a camera flies the view to where that photo was
 // taken, cross-fades into the photo, then the deep-zoom viewer can take
-// over; arrows move to the neighbouring photo on the left or right.
+// over; arrows move to the nearest photo to the left or right, closer
+// or farther back.
 import * as THREE from "three";
 import { GLTFLoader } from "./lib/three/examples/jsm/loaders/GLTFLoader.js";
 import { OrbitControls } from "./lib/three/examples/jsm/controls/OrbitControls.js";
@@ -10,6 +11,8 @@ import { MeshoptDecoder } from "./lib/three/examples/jsm/libs/meshopt_decoder.mo
 
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 const FLIGHT_MS = reducedMotion ? 0 : 1200;
+/** The tour's arrow keys and the way each steps (tour.json's lists). */
+const KEY_WAYS = { ArrowLeft: "left", ArrowRight: "right", ArrowUp: "closer", ArrowDown: "farther" };
 
 /** Eases a flight in and out. */
 function ease(t) {
@@ -145,20 +148,19 @@ export async function initModel(section, openPhoto) {
   }
 
   /**
-   * Where an arrow to one `side` (-1 left, 1 right) goes: the nearest
-   * published photo on that side (tour.json lists them), or from the
-   * overview the first photo.
+   * Where an arrow goes one `way` ("left", "right", "closer" or
+   * "farther"): the nearest published photo that way (tour.json lists
+   * them), or from the overview the first photo.
    */
-  function neighbour(side) {
+  function neighbour(way) {
     if (current < 0) {
       return photos.findIndex((p) => p.id !== null);
     }
-    const here = photos[current];
-    return (side < 0 ? here.left : here.right).find((i) => photos[i].id !== null) ?? -1;
+    return photos[current][way].find((i) => photos[i].id !== null) ?? -1;
   }
 
-  function step(side) {
-    const next = neighbour(side);
+  function step(way) {
+    const next = neighbour(way);
     if (next >= 0) visit(next);
   }
 
@@ -178,12 +180,15 @@ export async function initModel(section, openPhoto) {
     if (hit) visit(hit.object.userData.index);
   });
   canvas.addEventListener("keydown", (event) => {
-    if (event.key === "ArrowLeft") step(-1);
-    if (event.key === "ArrowRight") step(1);
+    if (KEY_WAYS[event.key]) {
+      event.preventDefault();
+      step(KEY_WAYS[event.key]);
+    }
     if (event.key === "Escape") backToOverview();
   });
-  section.querySelector("#tour-left").addEventListener("click", () => step(-1));
-  section.querySelector("#tour-right").addEventListener("click", () => step(1));
+  for (const way of ["left", "right", "closer", "farther"]) {
+    section.querySelector(`#tour-${way}`).addEventListener("click", () => step(way));
+  }
   section.querySelector("#tour-overview").addEventListener("click", backToOverview);
   detail.addEventListener("click", () => {
     if (current >= 0) openPhoto(photos[current].id, detail);

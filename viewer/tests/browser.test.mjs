@@ -191,6 +191,14 @@ test("the 3D view draws the model and the tour moves from photo to photo", async
   const second = await page.getAttribute("#model", "data-photo");
   assert.notEqual(second, first, "the tour moved to another photo");
   await page.locator("#model").screenshot({ path: `${SHOTS}/tour.png` });
+  // The up arrow steps closer: to the nearest photo ahead that tour.json lists.
+  const tour = await page.evaluate(() => fetch("model/tour.json").then((r) => r.json()));
+  const ahead = tour.photos[Number(second)].closer[0];
+  await page.focus("#model-canvas");
+  await page.keyboard.press("ArrowUp");
+  if (ahead !== undefined) {
+    await page.waitForFunction((i) => document.getElementById("model").dataset.photo === String(i), ahead);
+  }
   // The photo hands over to deep zoom.
   await page.click("#tour-detail");
   assert.ok(await page.locator("#viewer").isVisible());

@@ -111,7 +111,17 @@ fn import_map_hash() -> String {
 fn model_section(site: &PublishedSite, strings: &Strings) -> String {
     let (Some(_), Some(first)) = (&site.model, site.photos.first()) else { return String::new() };
     let poster = format!("photos/{}/preview.jpg", first.id);
-    let keys = ["model_heading", "tour_left", "tour_right", "tour_detail", "tour_overview", "tour_hint", "no_webgl"];
+    let keys = [
+        "model_heading",
+        "tour_left",
+        "tour_right",
+        "tour_closer",
+        "tour_farther",
+        "tour_detail",
+        "tour_overview",
+        "tour_hint",
+        "no_webgl",
+    ];
     let texts: Vec<(&str, String)> = keys.iter().map(|&k| (k, strings.both(k))).collect();
     let mut values: Vec<(&str, &str)> = texts.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (poster_alt, canvas_label) = (strings.attribute("poster_alt"), strings.attribute("canvas_label"));

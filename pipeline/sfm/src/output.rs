@@ -33,8 +33,8 @@ pub const COVERAGE_TEXT: &str = "coverage.txt";
 
 /// Colour of a frustum in the glTF model (sRGB).
 const FRUSTUM_COLOR: [u8; 4] = [230, 90, 40, 255];
-/// Most photos a photo of the tour lists to each side.
-const TOUR_SIDE_PHOTOS: usize = 4;
+/// Most photos a photo of the tour lists each way.
+const TOUR_STEP_PHOTOS: usize = 4;
 
 /// The photos and features a model was made from.
 #[derive(Debug, Clone, Copy)]
@@ -250,6 +250,10 @@ pub struct TourPhoto {
     pub left: Vec<usize>,
     /// Indices of the photos to its right, the nearest first.
     pub right: Vec<usize>,
+    /// Indices of the photos taken closer, ahead, the nearest first.
+    pub closer: Vec<usize>,
+    /// Indices of the photos taken farther back, the nearest first.
+    pub farther: Vec<usize>,
 }
 
 /// The viewer's tour: the largest model's registered photos with poses.
@@ -269,14 +273,16 @@ pub struct Tour {
     pub photos: Vec<TourPhoto>,
 }
 
-/// Where the tour's arrows go from each photo: the photos to its left and
-/// to its right, among those facing within 75 degrees, the nearest first
-/// (and of photos taken from about one place, the least turned). A photo
-/// is to one side when it was taken from there (the step to it more than
-/// `SIDE_SINE` along the photo's rows), or, taken from about the same
-/// place, looks that way. The nearest, not the farthest, so that stepping
-/// one way passes every photo on that side.
-fn tour_sides(photos: &[TourPhoto], extent: f64) -> Vec<[Vec<usize>; 2]> {
+/// Where the tour's arrows go from each photo: the photos to its left,
+/// to its right, closer ahead and farther back, among those facing within
+/// 75 degrees, the nearest first (and of photos taken from about one
+/// place, the least turned). A photo is to one side when it was taken
+/// from there (the step to it more than `SIDE_SINE` along the photo's
+/// rows), or, taken from about the same place, looks that way; it is
+/// closer or farther when the step to it runs within 45 degrees of the
+/// view, forward or back. The nearest, not the farthest, so that stepping
+/// one way passes every photo that way.
+fn tour_steps(photos: &[TourPhoto], extent: f64) -> Vec<[Vec<usize>; 4]> {
     let extent = extent.max(1e-9);
     let axes = |p: &TourPhoto| {
         let [x, y, z, w] = p.quaternion;
@@ -286,21 +292,31 @@ fn tour_sides(photos: &[TourPhoto], extent: f64) -> Vec<[Vec<usize>; 2]> {
     (0..photos.len())
         .map(|i| {
             let (ci, fi, ri) = axes(&photos[i]);
-            let mut sides: [Vec<(f64, usize)>; 2] = [Vec::new(), Vec::new()];
+            // Left, right, closer, farther.
+            let mut ways: [Vec<(f64, usize)>; 4] = Default::default();
             for j in (0..photos.len()).filter(|&j| j != i) {
                 let (cj, fj, _) = axes(&photos[j]);
                 let angle = fi.angle(&fj);
+                if angle >= 75f64.to_radians() {
+                    continue;
+                }
                 let step = cj - ci;
                 let distance = step.norm();
+                let cost = distance / extent + SAME_PLACE * angle;
+                let same_place = distance <= SAME_PLACE * extent;
                 // How far to the right: where it stands, or where it looks.
-                let right = if distance > SAME_PLACE * extent { step.dot(&ri) / distance } else { fj.dot(&ri) };
-                if angle < 75f64.to_radians() && right.abs() > SIDE_SINE {
-                    sides[usize::from(right > 0.0)].push((distance / extent + SAME_PLACE * angle, j));
+                let right = if same_place { fj.dot(&ri) } else { step.dot(&ri) / distance };
+                if right.abs() > SIDE_SINE {
+                    ways[usize::from(right > 0.0)].push((cost, j));
+                }
+                let ahead = step.dot(&fi) / distance;
+                if !same_place && ahead.abs() > std::f64::consts::FRAC_1_SQRT_2 {
+                    ways[if ahead > 0.0 { 2 } else { 3 }].push((cost, j));
                 }
             }
-            sides.map(|mut side| {
-                side.sort_by(|a, b| a.0.total_cmp(&b.0));
-                side.into_iter().take(TOUR_SIDE_PHOTOS).map(|(_, j)| j).collect()
+            ways.map(|mut way| {
+                way.sort_by(|a, b| a.0.total_cmp(&b.0));
+                way.into_iter().take(TOUR_STEP_PHOTOS).map(|(_, j)| j).collect()
             })
         })
         .collect()
@@ -338,13 +354,15 @@ pub fn tour(inputs: &Inputs, model: &Reconstruction, frame: &Frame, turns: &[i32
                 quaternion: [q.i, q.j, q.k, q.w],
                 left: Vec::new(),
                 right: Vec::new(),
+                closer: Vec::new(),
+                farther: Vec::new(),
             })
         })
         .collect();
     let extent = model_extent(model);
-    let sides = tour_sides(&photos, extent);
-    for (photo, [left, right]) in photos.iter_mut().zip(sides) {
-        (photo.left, photo.right) = (left, right);
+    let steps = tour_steps(&photos, extent);
+    for (photo, [left, right, closer, farther]) in photos.iter_mut().zip(steps) {
+        (photo.left, photo.right, photo.closer, photo.farther) = (left, right, closer, farther);
     }
     let n = model.points.len().max(1) as f64;
     let centre = gltf_axes() * (model.points.iter().map(|p| p.position).sum::<Vector3<f64>>() / n);
@@ -418,11 +436,13 @@ mod tests {
             quaternion: [q.i, q.j, q.k, q.w],
             left: Vec::new(),
             right: Vec::new(),
+            closer: Vec::new(),
+            farther: Vec::new(),
         }
     }
 
     #[test]
-    fn the_tour_steps_to_the_nearest_photo_on_each_side() {
+    fn the_tour_steps_to_the_nearest_photo_each_way() {
         // Twelve photos on a ring around the site, every 30° anticlockwise
         // seen from above, looking at its middle: stepping right goes
         // anticlockwise one photo at a time, left clockwise.
@@ -432,21 +452,27 @@ mod tests {
         };
         let middle = Vector3::new(0.0, 0.0, 1.6);
         let mut photos: Vec<TourPhoto> = (0..12).map(|k| tour_photo(at(30.0 * f64::from(k)), middle)).collect();
-        let sides = tour_sides(&photos, 20.0);
-        for (k, [left, right]) in sides.iter().enumerate() {
+        let steps = tour_steps(&photos, 20.0);
+        for (k, [left, right, ..]) in steps.iter().enumerate() {
             assert_eq!((left[0], right[0]), ((k + 11) % 12, (k + 1) % 12), "photo {k}: {left:?} {right:?}");
         }
-        // A photo from where photo 0 stands, turned 40° to its right, and
-        // one a step to its right looking away from the site.
+        // A photo from where photo 0 stands, turned 40° to its right, one
+        // a step to its right looking away from the site, and one halfway
+        // from photo 0 to the middle.
         let turned = at(0.0) + Rotation3::from_axis_angle(&Vector3::z_axis(), -40f64.to_radians()) * (middle - at(0.0));
         photos.push(tour_photo(at(0.0), turned));
         photos.push(tour_photo(at(10.0), at(10.0) * 2.0));
-        let sides = tour_sides(&photos, 20.0);
+        photos.push(tour_photo((at(0.0) + middle) / 2.0, middle));
+        let steps = tour_steps(&photos, 20.0);
         // From photo 0, the photo turned to its right is the nearest there;
         // past it lies photo 1. The photo looking away, although it stands
         // between them, is on neither's list.
-        assert_eq!((sides[0][0][0], &sides[0][1][..2]), (11, &[12, 1][..]));
-        assert!(!sides[0][1].contains(&13) && !sides[1][0].contains(&13));
+        assert_eq!((steps[0][0][0], &steps[0][1][..2]), (11, &[12, 1][..]));
+        assert!(!steps[0][1].contains(&13) && !steps[1][0].contains(&13));
+        // Stepping closer from photo 0 reaches the photo ahead, and back;
+        // nothing facing its way lies ahead of that one.
+        assert_eq!((steps[0][2][0], steps[14][3][0]), (14, 0));
+        assert!(steps[14][2].is_empty());
     }
 
     #[test]
