@@ -417,15 +417,7 @@ mod tests {
 
     /// A tour photo taken from `centre` looking at `target` (site frame).
     fn tour_photo(centre: Vector3<f64>, target: Vector3<f64>) -> TourPhoto {
-        let forward = (target - centre).normalize();
-        let right = forward.cross(&Vector3::z()).normalize();
-        let down = forward.cross(&right);
-        let r = Rotation3::from_matrix_unchecked(Matrix3::from_rows(&[
-            right.transpose(),
-            down.transpose(),
-            forward.transpose(),
-        ]));
-        let q = upright_view(&r, 0);
+        let q = upright_view(&crate::upright::held_along(&(target - centre), 0.0), 0);
         TourPhoto {
             name: String::new(),
             width: 4,
