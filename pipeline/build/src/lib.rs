@@ -108,12 +108,6 @@ fn sparse_built(archive: &Archive, site: &SiteDir) -> Result<Option<PathBuf>> {
         .filter(|entry| entry.join(matching::COVERAGE_JSON).is_file()))
 }
 
-/// The sparse stage's entry of `site` (its `model.glb`, `tour.json` and
-/// coverage report), if it is built and holds a model.
-pub fn sparse_entry(archive: &Archive, site: &SiteDir) -> Result<Option<PathBuf>> {
-    Ok(sparse_built(archive, site)?.filter(|entry| entry.join(matching::TOUR_FILE).is_file()))
-}
-
 /// How many of a site's photos joined its 3D model, and where the
 /// coverage report (what to reshoot) is.
 #[derive(Serialize)]
@@ -128,6 +122,10 @@ pub struct ModelStatus {
     /// said how the camera was held), by name: how many degrees clockwise
     /// each must be turned to show upright.
     pub turned: BTreeMap<String, i32>,
+    /// The sparse stage's entry (its `model.glb` and `tour.json`), when
+    /// the photos gave a model.
+    #[serde(skip)]
+    pub model: Option<PathBuf>,
 }
 
 /// What `model_status` reads of `coverage.json`.
@@ -157,6 +155,7 @@ pub fn model_status(archive: &Archive, site: &SiteDir) -> Result<Option<ModelSta
         photos_total: coverage.photos_total,
         report: entry.join(matching::COVERAGE_TEXT),
         turned: coverage.photos.into_iter().filter(|p| p.turn != 0).map(|p| (p.name, p.turn)).collect(),
+        model: Some(entry).filter(|entry| entry.join(matching::TOUR_FILE).is_file()),
     }))
 }
 

@@ -59,7 +59,10 @@ pub fn published_sites(archive: &Archive) -> Result<(Vec<PublishedSite>, Vec<Str
         if !meta.published {
             continue;
         }
-        let turned = heritage_build::model_status(archive, &site)?.map(|m| m.turned).unwrap_or_default();
+        let (turned, model) = match heritage_build::model_status(archive, &site)? {
+            Some(status) => (status.turned, status.model),
+            None => Default::default(),
+        };
         let mut photos = Vec::new();
         for photoset in site.photosets()? {
             let record = PhotosetRecord::load(&photoset)?;
@@ -85,7 +88,6 @@ pub fn published_sites(archive: &Archive) -> Result<(Vec<PublishedSite>, Vec<Str
                 });
             }
         }
-        let model = heritage_build::sparse_entry(archive, &site)?;
         sites.push(PublishedSite { slug: site.slug().clone(), meta, photos, model });
     }
     sites.sort_by(|a, b| a.slug.as_str().cmp(b.slug.as_str()));
