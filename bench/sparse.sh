@@ -7,6 +7,8 @@
 # principal point is refined; sceaux-castle: registration only).
 # A median over 8 or 11 cameras moves with one camera: a second table
 # gives the mean, RMS and largest centre error over all of them. A third
+# gives the errors between every two cameras (relative rotation and
+# direction), which the similarity alignment does not move. A fourth
 # compares the mappers alone on the same input: COLMAP's mapper on the
 # database of each of our runs (our features and verified matches).
 #
@@ -59,6 +61,7 @@ export data
 
 runs=()
 spread=()
+relative=()
 declare -A ours_scores
 for set in fountain-P11 Herz-Jesus-P8 sceaux-castle; do
   measure "$set-ours" "$bin" reconstruct "$data/$set/images" "$WORK/$set-ours"
@@ -98,6 +101,15 @@ score() {
   python3 bench/centre_stats.py "$shared" "$model" "$data/$2/gt_dense_cameras"
 }
 
+# relative_scores SPARSE-DIR SET: the largest model's pairwise errors,
+# "rotation_median rotation_mean direction_median direction_mean".
+relative_scores() {
+  local model
+  model=$(largest_model "$1")
+  [ -n "$model" ] || { echo "- - - -"; return; }
+  python3 bench/relative_errors.py "$shared" "$model" "$data/$2/gt_dense_cameras"
+}
+
 echo
 echo "Sparse reconstruction ($(machine), $(date -u +%F)); peer: COLMAP $(colmap -h 2>/dev/null | awk '/COLMAP/ {print $2; exit}') automatic_reconstructor (CPU)"
 printf '%-20s %9s %9s %6s %8s %8s %7s %7s %9s %9s %9s %9s\n' run "ours (s)" "peer (s)" ratio "ours MiB" "peer MiB" "ours reg" "peer reg" "ours deg" "peer deg" "ours m" "peer m"
@@ -109,6 +121,9 @@ for run in "${runs[@]}"; do
     read -r oreg orot opos omean orms omax <<< "$(score "$WORK/$run-ours/model/sparse" "$set")"
     read -r preg prot ppos pmean prms pmax <<< "$(score "$WORK/$run-colmap/sparse" "$set")"
     ours_scores[$run]="$orot $opos $omean"
+    read -r orr orm odr odm <<< "$(relative_scores "$WORK/$run-ours/model/sparse" "$set")"
+    read -r prr prm pdr pdm <<< "$(relative_scores "$WORK/$run-colmap/sparse" "$set")"
+    relative+=("$(printf '%-20s %9s %9s %9s %9s %9s %9s %9s %9s' "$run" "$orr" "$prr" "$orm" "$prm" "$odr" "$pdr" "$odm" "$pdm")")
     spread+=("$(printf '%-20s %9s %9s %9s %9s %9s %9s' "$run" "$omean" "$pmean" "$orms" "$prms" "$omax" "$pmax")")
   else
     oreg=$(awk '!/^#/ && NF {n++} END {print n/2}' "$WORK/$run-ours/model/sparse/0/images.txt")
@@ -127,6 +142,12 @@ echo
 echo "Camera-centre errors over all cameras (m, same alignment; bench/centre_stats.py)"
 printf '%-20s %9s %9s %9s %9s %9s %9s\n' run "ours mean" "peer mean" "ours rms" "peer rms" "ours max" "peer max"
 printf '%s\n' "${spread[@]}"
+echo
+echo "Errors no alignment touches, over every pair of cameras (deg; bench/relative_errors.py): relative rotation,"
+echo "and direction from one camera to the other"
+printf '%-20s %9s %9s %9s %9s %9s %9s %9s %9s\n' run "ours rot" "peer rot" "ours mean" "peer mean" "ours dir" "peer dir" \
+  "ours mean" "peer mean"
+printf '%s\n' "${relative[@]}"
 
 # The mappers alone: COLMAP's mapper on the database of our run (our
 # features and verified matches), against our mapper's model from it.
