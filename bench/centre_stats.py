@@ -6,18 +6,13 @@ sfm_eval.py reports, moves with a single camera; these cover all of them.
 
 usage: centre_stats.py SHARED_DIR MODEL_DIR GT_DIR   (prints "mean rms max")
 """
-import os
 import sys
 
 import numpy as np
 
-shared, model, truth = sys.argv[1:4]
-sys.path.insert(0, os.path.join(shared, "tools"))
-import sfm_eval  # noqa: E402  (found through SHARED_DIR/tools)
+from truth_pairs import read_cameras
 
-estimated = sfm_eval.read_colmap_images(os.path.join(model, "images.txt"))
-true = sfm_eval.read_gt(truth)
-common = sorted(set(estimated) & set(true))
+sfm_eval, estimated, true, common = read_cameras(*sys.argv[1:4])
 if len(common) < 3:
     print("- - -")
     sys.exit(0)

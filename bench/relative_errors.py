@@ -5,22 +5,18 @@ and between the estimated and the true direction from one camera to the
 other (seen from the first). sfm_eval.py scores each camera after a
 similarity fitted to the centres; where the centres lie near a line or
 an arc, that fit leaves the roll about it loose, and the cameras'
-rotation errors move with it. These do not. Reads models through
-sfm_eval.py's functions.
+rotation errors move with it. These do not.
 
 usage: relative_errors.py SHARED_DIR MODEL_DIR GT_DIR
        (prints "rotation_median rotation_mean direction_median direction_mean", degrees)
 """
 import itertools
 import math
-import os
 import sys
 
 import numpy as np
 
-shared, model, truth = sys.argv[1:4]
-sys.path.insert(0, os.path.join(shared, "tools"))
-import sfm_eval  # noqa: E402  (found through SHARED_DIR/tools)
+from truth_pairs import read_cameras
 
 
 def rotation_angle(r):
@@ -34,9 +30,7 @@ def direction_angle(a, b):
     return math.degrees(math.acos(max(-1.0, min(1.0, cosine))))
 
 
-estimated = sfm_eval.read_colmap_images(os.path.join(model, "images.txt"))
-true = sfm_eval.read_gt(truth)
-common = sorted(set(estimated) & set(true))
+_, estimated, true, common = read_cameras(*sys.argv[1:4])
 if len(common) < 2:
     print("- - - -")
     sys.exit(0)
