@@ -91,23 +91,17 @@ largest_model() {
 }
 
 # score SPARSE-DIR SET: "registered rot_median pos_median" of the largest
-# model in SPARSE-DIR, then its centre errors' "mean rms max".
+# model in SPARSE-DIR, then its centre errors' "mean rms max", then its
+# pairwise errors' "rotation_median rotation_mean direction_median
+# direction_mean" (the model is found, and converted, once).
 score() {
   local model
   model=$(largest_model "$1")
-  [ -n "$model" ] || { echo "0 - - - - -"; return; }
+  [ -n "$model" ] || { echo "0 - - - - - - - - -"; return; }
   python3 "$shared/tools/sfm_eval.py" "$model" "$data/$2/gt_dense_cameras" 2> /dev/null \
     | awk '/^registered/ {r=$2} /^rot_median_deg/ {a=$2} /^pos_median:/ {p=$2} END {printf "%s %s %s ", r, a, p}'
-  python3 bench/centre_stats.py "$shared" "$model" "$data/$2/gt_dense_cameras"
-}
-
-# relative_scores SPARSE-DIR SET: the largest model's pairwise errors,
-# "rotation_median rotation_mean direction_median direction_mean".
-relative_scores() {
-  local model
-  model=$(largest_model "$1")
-  [ -n "$model" ] || { echo "- - - -"; return; }
-  python3 bench/relative_errors.py "$shared" "$model" "$data/$2/gt_dense_cameras"
+  echo "$(python3 bench/centre_stats.py "$shared" "$model" "$data/$2/gt_dense_cameras")" \
+    "$(python3 bench/relative_errors.py "$shared" "$model" "$data/$2/gt_dense_cameras")"
 }
 
 echo
@@ -118,11 +112,9 @@ for run in "${runs[@]}"; do
   read -r ow orss <<< "$(median "$run-ours")"
   read -r pw prss <<< "$(median "$run-colmap")"
   if [ -d "$data/$set/gt_dense_cameras" ]; then
-    read -r oreg orot opos omean orms omax <<< "$(score "$WORK/$run-ours/model/sparse" "$set")"
-    read -r preg prot ppos pmean prms pmax <<< "$(score "$WORK/$run-colmap/sparse" "$set")"
+    read -r oreg orot opos omean orms omax orr orm odr odm <<< "$(score "$WORK/$run-ours/model/sparse" "$set")"
+    read -r preg prot ppos pmean prms pmax prr prm pdr pdm <<< "$(score "$WORK/$run-colmap/sparse" "$set")"
     ours_scores[$run]="$orot $opos $omean"
-    read -r orr orm odr odm <<< "$(relative_scores "$WORK/$run-ours/model/sparse" "$set")"
-    read -r prr prm pdr pdm <<< "$(relative_scores "$WORK/$run-colmap/sparse" "$set")"
     relative+=("$(printf '%-20s %9s %9s %9s %9s %9s %9s %9s %9s' "$run" "$orr" "$prr" "$orm" "$prm" "$odr" "$pdr" "$odm" "$pdm")")
     spread+=("$(printf '%-20s %9s %9s %9s %9s %9s %9s' "$run" "$omean" "$pmean" "$orms" "$prms" "$omax" "$pmax")")
   else
