@@ -186,7 +186,7 @@ export async function initModel(section, openPhoto) {
     }
     if (event.key === "Escape") backToOverview();
   });
-  for (const way of ["left", "right", "closer", "farther"]) {
+  for (const way of Object.values(KEY_WAYS)) {
     section.querySelector(`#tour-${way}`).addEventListener("click", () => step(way));
   }
   section.querySelector("#tour-overview").addEventListener("click", backToOverview);
