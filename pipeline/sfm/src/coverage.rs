@@ -13,7 +13,7 @@ use crate::frontend::PairMatches;
 use crate::mapper::{Reconstruction, reprojection_error};
 use crate::orient::MAX_GPS_ERROR;
 use crate::twoview::Point;
-use crate::upright::{UP_DOUBT_DEG, camera_plane};
+use crate::upright::{UP_DOUBT_DEG, camera_line, camera_plane};
 
 /// Fewest photos that must see a point for it to count as well covered.
 pub const WELL_SEEN: usize = 3;
@@ -163,6 +163,10 @@ pub struct Coverage {
     /// leans from level, when they spread over a plane (a walk around or
     /// along a site, a drone's passes) rather than along a line.
     pub camera_plane_tilt: Option<f64>,
+    /// How far (degrees) the line the largest model's cameras stand along
+    /// rises from level, when they spread along a line rather than over a
+    /// plane.
+    pub camera_line_rise: Option<f64>,
     /// Files of the folder that could not be read as photos, each with
     /// why: set by whoever read the folder (an ingested set has none).
     pub unreadable: Vec<String>,
@@ -214,6 +218,13 @@ fn roll(rotation: &Rotation3<f64>) -> f64 {
 fn camera_plane_tilt(model: &Reconstruction) -> Option<f64> {
     let poses: Vec<&Pose> = model.poses.iter().flatten().collect();
     camera_plane(&poses).map(|normal| normal.z.abs().clamp(0.0, 1.0).acos().to_degrees())
+}
+
+/// How far (degrees) the line `model`'s cameras stand along rises from
+/// level (the models are z up), if they spread along one ([`camera_line`]).
+fn camera_line_rise(model: &Reconstruction) -> Option<f64> {
+    let poses: Vec<&Pose> = model.poses.iter().flatten().collect();
+    camera_line(&poses).map(|direction| direction.z.abs().clamp(0.0, 1.0).asin().to_degrees())
 }
 
 /// Compass name of the horizontal direction `(east, north)`.
@@ -352,6 +363,7 @@ pub fn coverage(
         photos,
         weak_areas: models.first().map(|m| weak_areas(m, names, east_north_up)).unwrap_or_default(),
         camera_plane_tilt: models.first().and_then(camera_plane_tilt),
+        camera_line_rise: models.first().and_then(camera_line_rise),
         unreadable: Vec::new(),
     };
     coverage.set_turns();
@@ -449,6 +461,12 @@ impl Coverage {
             let _ = writeln!(
                 s,
                 "\nChiều đứng của mô hình có thể sai: các máy ảnh đứng trên một mặt phẳng nghiêng {tilt:.0}° so với mặt ngang. Nếu phần lớn ảnh chụp dọc mà không có thẻ hướng EXIF, hãy xoay thẳng chúng bằng ứng dụng ảnh rồi nộp lại.\nThe model's up may be wrong: its cameras stand on a plane {tilt:.0}° from level. If most photos were taken upright with no EXIF orientation tag, turn them upright in a photo app and hand them in again."
+            );
+        }
+        if let Some(rise) = self.camera_line_rise.filter(|&rise| rise > UP_DOUBT_DEG) {
+            let _ = writeln!(
+                s,
+                "\nChiều đứng của mô hình có thể sai: các máy ảnh xếp theo một đường dốc {rise:.0}° so với mặt ngang, như chồng lên nhau. Nếu ảnh được chụp khi đi bộ và phần lớn chụp dọc mà không có thẻ hướng EXIF, hãy xoay thẳng chúng bằng ứng dụng ảnh rồi nộp lại.\nThe model's up may be wrong: its cameras stand along a line rising {rise:.0}° from level, as if one above another. If the photos were taken on foot and most were taken upright with no EXIF orientation tag, turn them upright in a photo app and hand them in again."
             );
         }
         let turned: Vec<&str> = self.photos.iter().filter(|p| p.turn != 0).map(|p| p.name.as_str()).collect();
@@ -557,6 +575,7 @@ mod tests {
                 .collect(),
             weak_areas: Vec::new(),
             camera_plane_tilt: None,
+            camera_line_rise: None,
             unreadable: Vec::new(),
         };
         let text = report.to_text();
@@ -586,6 +605,7 @@ mod tests {
             photos: vec![photo("a.jpg", Some(2.5)), photo("b.jpg", Some(41.0)), photo("c.jpg", None)],
             weak_areas: Vec::new(),
             camera_plane_tilt: None,
+            camera_line_rise: None,
             unreadable: Vec::new(),
         };
         let text = report.to_text();
@@ -655,6 +675,7 @@ mod tests {
             photos: vec![photo("a.jpg", 1.0), photo("b.jpg", 89.0), photo("c.jpg", -12.0), photo("d.jpg", -2.0)],
             weak_areas: Vec::new(),
             camera_plane_tilt: None,
+            camera_line_rise: None,
             unreadable: Vec::new(),
         };
         let turns = |report: &mut Coverage| {
@@ -685,6 +706,11 @@ mod tests {
         assert_eq!(turns(&mut report), [0; 4]);
         let text = report.to_text();
         assert!(!text.contains("turned a quarter") && !text.contains("may be wrong"), "{text}");
+        // Cameras along a line that climbs: up is in doubt too.
+        report.camera_line_rise = Some(75.0);
+        assert!(report.to_text().contains("up may be wrong: its cameras stand along a line rising 75°"));
+        report.camera_line_rise = Some(4.0);
+        assert!(!report.to_text().contains("may be wrong"));
     }
 
     #[test]
@@ -712,8 +738,16 @@ mod tests {
         let tilted = camera_plane_tilt(&model((0..12).map(ring).collect(), on_its_side)).unwrap();
         assert!((tilted - 70.0).abs() < 1.0, "{tilted}");
         // Along a line (a facade walked straight), no plane.
-        let line = (0..12).map(|k| Vector3::new(k as f64 - 5.5, -10.0, 0.01 * (k % 3) as f64)).collect();
-        assert_eq!(camera_plane_tilt(&model(line, Rotation3::identity())), None);
+        let line: Vec<_> = (0..12).map(|k| Vector3::new(k as f64 - 5.5, -10.0, 0.01 * (k % 3) as f64)).collect();
+        assert_eq!(camera_plane_tilt(&model(line.clone(), Rotation3::identity())), None);
+        // The line rises as far as the model leans: every photo turned a
+        // quarter alike puts it on its side.
+        let rise = camera_line_rise(&model(line.clone(), Rotation3::identity())).unwrap();
+        assert!(rise < 0.5, "{rise}");
+        let raised = Rotation3::from_axis_angle(&Vector3::y_axis(), 70f64.to_radians());
+        let rise = camera_line_rise(&model(line, raised)).unwrap();
+        assert!((rise - 70.0).abs() < 0.5, "{rise}");
+        assert_eq!(camera_line_rise(&model((0..12).map(ring).collect(), Rotation3::identity())), None);
         // A facade photographed row by row: the cameras' plane stands
         // upright, but they look across it.
         let grid = (0..12).map(|k| Vector3::new((k % 6) as f64 - 2.5, -10.0, (k / 6) as f64 * 2.0)).collect();

@@ -223,7 +223,8 @@ pub fn orient(
     let poses: Vec<&Pose> = model.poses.iter().flatten().collect();
     let (up, vertical_edges) = match upright(&rotations) {
         Some(up) => {
-            let up = upright_by_camera_plane(&up, &poses);
+            let points: Vec<Vector3<f64>> = model.points.iter().map(|p| p.position).collect();
+            let up = upright_by_camera_plane(&up, &poses, &points);
             let (up, used) = upright_by_edges(&up, &edge_planes(model, edges));
             (Some(up), used)
         }
@@ -459,6 +460,52 @@ mod tests {
             } else {
                 assert!(rows.z.abs() < 1e-6 && image_up.z > 0.98, "photo {i} level: rows {rows:?}, up {image_up:?}");
             }
+        }
+    }
+
+    /// Points of a site about the origin: the ground within 12 m, and the
+    /// walls of a house 8 m square and 6 m tall.
+    fn site_points() -> Vec<Vector3<f64>> {
+        let mut points = Vec::new();
+        for i in 0..400 {
+            let (a, r) = (f64::from(i) * 2.4, 12.0 * (f64::from(i) / 400.0).sqrt());
+            points.push(Vector3::new(r * a.cos(), r * a.sin(), 0.0));
+        }
+        for i in 0..400 {
+            let (along, z) = (f64::from(i % 40) * 0.8 - 16.0, f64::from(i / 40) * 0.6);
+            let side = |t: f64| t.clamp(-4.0, 4.0);
+            points.push(Vector3::new(side(along + 8.0), side(along - 8.0).abs() - 4.0, z));
+        }
+        points
+    }
+
+    #[test]
+    fn photos_all_turned_alike_are_levelled_by_the_plane_and_the_ground() {
+        // Twelve photos around a house, every one turned a quarter the same
+        // way without an EXIF orientation tag (a phone's portrait photos
+        // stripped of it): the photos alone put up level, along their
+        // columns. The cameras' plane finds the vertical; the ground, which
+        // ends the points sharply below while the walls run on above, its
+        // sign.
+        for turn in [std::f64::consts::FRAC_PI_2, -std::f64::consts::FRAC_PI_2] {
+            let poses = (0..12)
+                .map(|i| {
+                    let a = f64::from(i) * 0.52;
+                    look_at(Vector3::new(15.0 * a.cos(), 15.0 * a.sin(), 1.6), Vector3::new(0.0, 0.0, 2.0), turn)
+                })
+                .collect();
+            let points =
+                site_points().into_iter().map(|position| MapPoint { position, observations: vec![(0, 0), (1, 0)] });
+            let truth = Reconstruction { points: points.collect(), ..model(poses) };
+            let (oriented, _) = orient(&truth.transformed(&scramble()), &[None; 12], &PhotoEdges::default());
+            for i in 0..12 {
+                let (r, _) = oriented.poses[i].unwrap();
+                let (rows, centre) = (r.inverse() * Vector3::x(), oriented.centre(i).unwrap());
+                assert!(rows.z.abs() > 0.99 && centre.z.abs() < 1e-6, "photo {i}: rows {rows:?}, centre {centre:?}");
+            }
+            // Right way up: the ground 1.6 m below the cameras (scaled).
+            let lowest = oriented.points.iter().map(|p| p.position.z).fold(f64::INFINITY, f64::min);
+            assert!((lowest + 1.6 * 0.23).abs() < 1e-6, "{lowest}");
         }
     }
 
