@@ -385,12 +385,16 @@ impl Coverage {
 
     /// Whether the model's up can say which photos show turned: not when
     /// the cameras' plane is far from level, nor, without such a plane,
-    /// when half the photos or more look turned.
+    /// when half the photos or more look turned, unless all do and the
+    /// cameras' line is level (up then came from the photos turned back,
+    /// as their own would stand the line on end).
     fn up_trusted(&self) -> bool {
-        match self.camera_plane_tilt {
-            Some(tilt) => tilt <= UP_DOUBT_DEG,
-            None => self.photos.iter().filter(|p| p.turned_by().is_some()).count() * 2 < self.registered,
+        if let Some(tilt) = self.camera_plane_tilt {
+            return tilt <= UP_DOUBT_DEG;
         }
+        let turned = self.photos.iter().filter(|p| p.turned_by().is_some()).count();
+        let level_line = self.camera_line_rise.is_some_and(|rise| rise <= UP_DOUBT_DEG);
+        turned * 2 < self.registered || (turned == self.registered && level_line)
     }
 
     /// Sets each photo's `turn`: how many degrees clockwise it must be
@@ -706,6 +710,16 @@ mod tests {
         assert_eq!(turns(&mut report), [0; 4]);
         let text = report.to_text();
         assert!(!text.contains("turned a quarter") && !text.contains("may be wrong"), "{text}");
+        // All four turned along a level line of cameras: up came from the
+        // photos turned back, and all are named.
+        report.photos[0].roll = Some(88.0);
+        report.photos[2].roll = Some(-89.0);
+        report.camera_line_rise = Some(3.0);
+        assert_eq!(turns(&mut report), [-90, -90, 90, 90]);
+        report.camera_line_rise = None;
+        assert_eq!(turns(&mut report), [0; 4]);
+        report.photos[0].roll = Some(1.0);
+        report.photos[2].roll = Some(-12.0);
         // Cameras along a line that climbs: up is in doubt too.
         report.camera_line_rise = Some(75.0);
         assert!(report.to_text().contains("up may be wrong: its cameras stand along a line rising 75°"));

@@ -20,7 +20,9 @@ use crate::edges::Segment;
 use crate::geo::geodetic_to_enu;
 use crate::mapper::{Reconstruction, normalise};
 use crate::similarity::{Similarity, ground_distance, robust_heading_similarity, robust_similarity};
-use crate::upright::{EdgePlane, levelling_rotation, upright, upright_by_camera_plane, upright_by_edges};
+use crate::upright::{
+    EdgePlane, levelling_rotation, upright, upright_by_camera_line, upright_by_camera_plane, upright_by_edges,
+};
 
 /// Largest distance (metres) between a camera and its GPS fix for the
 /// fix to be trusted; phone GPS is often off by a few metres.
@@ -225,6 +227,7 @@ pub fn orient(
         Some(up) => {
             let points: Vec<Vector3<f64>> = model.points.iter().map(|p| p.position).collect();
             let up = upright_by_camera_plane(&up, &poses, &points);
+            let up = upright_by_camera_line(&up, &poses, &points);
             let (up, used) = upright_by_edges(&up, &edge_planes(model, edges));
             (Some(up), used)
         }
@@ -506,6 +509,40 @@ mod tests {
             // Right way up: the ground 1.6 m below the cameras (scaled).
             let lowest = oriented.points.iter().map(|p| p.position.z).fold(f64::INFINITY, f64::min);
             assert!((lowest + 1.6 * 0.23).abs() < 1e-6, "{lowest}");
+        }
+    }
+
+    #[test]
+    fn photos_all_turned_alike_along_a_facade_are_turned_back() {
+        // Ten photos along the house's front, looking 3° up at it, every
+        // one turned a quarter the same way: the photos alone stand the
+        // line of cameras on end. Turned back, they find up; the ground,
+        // its sign.
+        for turn in [std::f64::consts::FRAC_PI_2, -std::f64::consts::FRAC_PI_2] {
+            let poses = (0..10)
+                .map(|i| {
+                    let centre = Vector3::new(f64::from(i) - 4.5, -14.0, 1.6);
+                    look_at(centre, centre + Vector3::new(0.0, 10.0, 3f64.to_radians().tan() * 10.0), turn)
+                })
+                .collect();
+            let points =
+                site_points().into_iter().map(|position| MapPoint { position, observations: vec![(0, 0), (1, 0)] });
+            let truth = Reconstruction { points: points.collect(), ..model(poses) };
+            let (oriented, _) = orient(&truth.transformed(&scramble()), &[None; 10], &PhotoEdges::default());
+            for i in 0..10 {
+                let (r, _) = oriented.poses[i].unwrap();
+                let (rows, centre) = (r.inverse() * Vector3::x(), oriented.centre(i).unwrap());
+                // Facing one way, the photos cannot tell their pitch from
+                // up's lean: up leans with them, and their rows are plumb.
+                assert!(
+                    rows.z.abs() > 1.0 - 1e-9 && centre.z.abs() < 1e-6,
+                    "photo {i}: rows {rows:?}, centre {centre:?}"
+                );
+            }
+            // Right way up: the ground below the cameras, the eaves above.
+            let mean_z = |points: &[MapPoint]| points.iter().map(|p| p.position.z).sum::<f64>() / points.len() as f64;
+            let (ground, eaves) = (mean_z(&oriented.points[..400]), mean_z(&oriented.points[760..]));
+            assert!(ground < -0.3 && eaves > 0.5, "{ground} {eaves}");
         }
     }
 

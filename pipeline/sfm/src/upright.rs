@@ -21,7 +21,9 @@
 //! rows; where they are most of a set, the plane the cameras stand on,
 //! level for people walking and looking about level, sets up instead,
 //! and where every photo is turned, the ground under the points tells
-//! which way along it up lies.
+//! which way along it up lies. Photos all turned alike along a line of
+//! cameras stand the line on end; turned back, they set up, with the same
+//! ground for its sign.
 
 use nalgebra::{Matrix3, Rotation3, Vector3};
 
@@ -272,6 +274,31 @@ pub fn upright_by_camera_plane(up: &Vector3<f64>, poses: &[&Pose], points: &[Vec
         return normal * sign.signum();
     }
     ground_side(&normal, points).map_or(*up, |side| normal * side)
+}
+
+/// Up from the photos taken as turned a quarter, where the cameras stand
+/// along a line ([`camera_line`]) that rises over `UP_DOUBT_DEG` about the
+/// photos' own `up` but lies within it of level about the up of the
+/// photos turned back ([`upright`] of their columns), at least half of
+/// which are then level: every photo turned a quarter alike along a
+/// facade walked past, which the photos alone stand on end. The sign
+/// comes from the ground beneath the model's `points` ([`ground_side`]),
+/// as turning back either way is alike; where it cannot tell, `up` stays
+/// (the coverage report then warns).
+pub fn upright_by_camera_line(up: &Vector3<f64>, poses: &[&Pose], points: &[Vector3<f64>]) -> Vector3<f64> {
+    let Some(line) = camera_line(poses) else { return *up };
+    let doubt = UP_DOUBT_DEG.to_radians().sin();
+    if line.dot(&up.normalize()).abs() <= doubt {
+        return *up;
+    }
+    let quarter = Rotation3::from_axis_angle(&Vector3::z_axis(), std::f64::consts::FRAC_PI_2);
+    let turned_back: Vec<Rotation3<f64>> = poses.iter().map(|(r, _)| quarter * r).collect();
+    match upright(&turned_back) {
+        Some(turned_up) if line.dot(&turned_up).abs() <= doubt => {
+            ground_side(&turned_up, points).map_or(*up, |side| turned_up * side)
+        }
+        _ => *up,
+    }
 }
 
 /// Which way along `normal` (the normal of the plane the cameras stand
