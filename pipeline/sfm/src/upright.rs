@@ -301,18 +301,18 @@ pub fn upright_by_camera_line(up: &Vector3<f64>, poses: &[&Pose], points: &[Vect
     }
 }
 
-/// Which way along `normal` (the normal of the plane the cameras stand
-/// on) is up, from where `points` end: the ground people walk on bounds
-/// them sharply from below, a little under the cameras, while walls,
-/// roofs and trees thin out upwards. 1 when `normal` points up, -1 when
-/// down; `None` for too few points or ends alike (a floor and a ceiling).
-/// Each end is measured by the heights spanned by its last 9 % of the
-/// points, between the 1 % and 10 % quantiles.
-pub fn ground_side(normal: &Vector3<f64>, points: &[Vector3<f64>]) -> Option<f64> {
+/// Which way along `vertical` (up or down, found otherwise) is up, from
+/// where `points` end: the ground people walk on bounds them sharply from
+/// below, a little under the cameras, while walls, roofs and trees thin
+/// out upwards. 1 when `vertical` points up, -1 when down; `None` for too
+/// few points or ends alike (a floor and a ceiling). Each end is measured
+/// by the heights spanned by its last 9 % of the points, between the 1 %
+/// and 10 % quantiles.
+pub fn ground_side(vertical: &Vector3<f64>, points: &[Vector3<f64>]) -> Option<f64> {
     if points.len() < MIN_GROUND_POINTS {
         return None;
     }
-    let mut heights: Vec<f64> = points.iter().map(|p| p.dot(normal)).collect();
+    let mut heights: Vec<f64> = points.iter().map(|p| p.dot(vertical)).collect();
     heights.sort_by(f64::total_cmp);
     let quantile = |q: f64| heights[((heights.len() - 1) as f64 * q).round() as usize];
     let (lower_end, upper_end) = (quantile(0.10) - quantile(0.01), quantile(0.99) - quantile(0.90));
