@@ -9,21 +9,24 @@
 # The facade is the largest plane among the points (bench/facade_tilt.py).
 # Where the set has ground-truth cameras in a levelled frame (fountain-P11,
 # Herz-Jesus-P8), the model's vertical is also compared with the truth's
-# (bench/gt_tilt.py): a facade need not stand exactly plumb.
+# (bench/gt_tilt.py): a facade need not stand exactly plumb. The two sets
+# with truth are also levelled with every photo turned a quarter clockwise
+# (`vips rot d90`, no EXIF orientation tag), as a phone's portrait photos
+# stripped of their tags come: "+turned".
 #
-# usage: bench/levelling.sh [SHARED_DIR]   (needs colmap, python3 with numpy, /usr/bin/time)
+# usage: bench/levelling.sh [SHARED_DIR]   (needs colmap, vips, python3 with numpy, /usr/bin/time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${1:-../shared}
 . bench/common.sh
-start_bench colmap python3 /usr/bin/time
+start_bench colmap vips python3 /usr/bin/time
 export QT_QPA_PLATFORM=offscreen
 data=$shared/datasets
 
 echo
 echo "Levelling ($(nproc) cores, $(date -u +%F)): tilt from vertical, degrees (lower is better)"
 echo "facade: of the largest plane of points; truth: of the model's vertical against the ground truth's"
-printf '%-16s %-7s %9s %19s %17s %14s\n' set measure ours "COLMAP image-orient" "COLMAP manhattan" "manhattan (s)"
+printf '%-20s %-7s %9s %19s %17s %14s\n' set measure ours "COLMAP image-orient" "COLMAP manhattan" "manhattan (s)"
 # tilts MEASURE SET MODEL-DIR AXIS: the tilt of one model by one measure
 # ("-" for the truth where the set has none).
 tilts() {
@@ -35,21 +38,30 @@ tilts() {
     echo -
   fi
 }
-for set in sceaux-castle fountain-P11 Herz-Jesus-P8; do
-  "$bin" reconstruct "$data/$set/images" "$WORK/$set" > /dev/null
+for run in sceaux-castle fountain-P11 Herz-Jesus-P8 fountain-P11+turned Herz-Jesus-P8+turned; do
+  set=${run%+turned}
+  images=$data/$set/images
+  if [ "$run" != "$set" ]; then
+    images=$WORK/$run-images
+    mkdir -p "$images"
+    for photo in "$data/$set/images"/*; do
+      vips rot "$photo" "$images/$(basename "$photo")" d90
+    done
+  fi
+  "$bin" reconstruct "$images" "$WORK/$run" > /dev/null
   models=()
   for method in IMAGE-ORIENTATION MANHATTAN-WORLD; do
-    out=$WORK/$set-$method
+    out=$WORK/$run-$method
     mkdir -p "$out"
-    measure "$set-$method" colmap model_orientation_aligner --image_path "$data/$set/images" \
-      --input_path "$WORK/$set/model/sparse/0" --output_path "$out" --method "$method"
+    measure "$run-$method" colmap model_orientation_aligner --image_path "$images" \
+      --input_path "$WORK/$run/model/sparse/0" --output_path "$out" --method "$method"
     colmap model_converter --input_path "$out" --output_path "$out" --output_type TXT > /dev/null
     models+=("$out")
   done
-  read -r seconds _ <<< "$(median "$set-MANHATTAN-WORLD")"
+  read -r seconds _ <<< "$(median "$run-MANHATTAN-WORLD")"
   for measure in facade truth; do
     # COLMAP's aligner turns gravity to its y axis.
-    printf '%-16s %-7s %9s %19s %17s %14s\n' "$set" "$measure" "$(tilts $measure "$set" "$WORK/$set/model/sparse/0" z)" \
+    printf '%-20s %-7s %9s %19s %17s %14s\n' "$run" "$measure" "$(tilts $measure "$set" "$WORK/$run/model/sparse/0" z)" \
       "$(tilts $measure "$set" "${models[0]}" y)" "$(tilts $measure "$set" "${models[1]}" y)" "$seconds"
   done
 done
