@@ -482,6 +482,26 @@ mod tests {
         points
     }
 
+    /// The cameras `poses` over the points of `site_points`, moved, then
+    /// oriented without GPS or edges.
+    fn oriented_over_site(poses: Vec<Pose>) -> Reconstruction {
+        let count = poses.len();
+        let points =
+            site_points().into_iter().map(|position| MapPoint { position, observations: vec![(0, 0), (1, 0)] });
+        let truth = Reconstruction { points: points.collect(), ..model(poses) };
+        orient(&truth.transformed(&scramble()), &vec![None; count], &PhotoEdges::default()).0
+    }
+
+    /// Asserts that the cameras of `oriented` stand at one height, each
+    /// photo's rows within `plumb` (a cosine) of plumb.
+    fn assert_level_and_turned(oriented: &Reconstruction, plumb: f64) {
+        for i in 0..oriented.poses.len() {
+            let (r, _) = oriented.poses[i].unwrap();
+            let (rows, centre) = (r.inverse() * Vector3::x(), oriented.centre(i).unwrap());
+            assert!(rows.z.abs() > plumb && centre.z.abs() < 1e-6, "photo {i}: rows {rows:?}, centre {centre:?}");
+        }
+    }
+
     #[test]
     fn photos_all_turned_alike_are_levelled_by_the_plane_and_the_ground() {
         // Twelve photos around a house, every one turned a quarter the same
@@ -497,15 +517,8 @@ mod tests {
                     look_at(Vector3::new(15.0 * a.cos(), 15.0 * a.sin(), 1.6), Vector3::new(0.0, 0.0, 2.0), turn)
                 })
                 .collect();
-            let points =
-                site_points().into_iter().map(|position| MapPoint { position, observations: vec![(0, 0), (1, 0)] });
-            let truth = Reconstruction { points: points.collect(), ..model(poses) };
-            let (oriented, _) = orient(&truth.transformed(&scramble()), &[None; 12], &PhotoEdges::default());
-            for i in 0..12 {
-                let (r, _) = oriented.poses[i].unwrap();
-                let (rows, centre) = (r.inverse() * Vector3::x(), oriented.centre(i).unwrap());
-                assert!(rows.z.abs() > 0.99 && centre.z.abs() < 1e-6, "photo {i}: rows {rows:?}, centre {centre:?}");
-            }
+            let oriented = oriented_over_site(poses);
+            assert_level_and_turned(&oriented, 0.99);
             // Right way up: the ground 1.6 m below the cameras (scaled).
             let lowest = oriented.points.iter().map(|p| p.position.z).fold(f64::INFINITY, f64::min);
             assert!((lowest + 1.6 * 0.23).abs() < 1e-6, "{lowest}");
@@ -525,20 +538,10 @@ mod tests {
                     look_at(centre, centre + Vector3::new(0.0, 10.0, 3f64.to_radians().tan() * 10.0), turn)
                 })
                 .collect();
-            let points =
-                site_points().into_iter().map(|position| MapPoint { position, observations: vec![(0, 0), (1, 0)] });
-            let truth = Reconstruction { points: points.collect(), ..model(poses) };
-            let (oriented, _) = orient(&truth.transformed(&scramble()), &[None; 10], &PhotoEdges::default());
-            for i in 0..10 {
-                let (r, _) = oriented.poses[i].unwrap();
-                let (rows, centre) = (r.inverse() * Vector3::x(), oriented.centre(i).unwrap());
-                // Facing one way, the photos cannot tell their pitch from
-                // up's lean: up leans with them, and their rows are plumb.
-                assert!(
-                    rows.z.abs() > 1.0 - 1e-9 && centre.z.abs() < 1e-6,
-                    "photo {i}: rows {rows:?}, centre {centre:?}"
-                );
-            }
+            let oriented = oriented_over_site(poses);
+            // Facing one way, the photos cannot tell their pitch from up's
+            // lean: up leans with them, and their rows are plumb.
+            assert_level_and_turned(&oriented, 1.0 - 1e-9);
             // Right way up: the ground below the cameras, the eaves above.
             let mean_z = |points: &[MapPoint]| points.iter().map(|p| p.position.z).sum::<f64>() / points.len() as f64;
             let (ground, eaves) = (mean_z(&oriented.points[..400]), mean_z(&oriented.points[760..]));
