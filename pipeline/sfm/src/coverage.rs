@@ -383,18 +383,19 @@ impl Coverage {
         listed
     }
 
-    /// Whether the model's up can say which photos show turned: not when
-    /// the cameras' plane is far from level, nor, without such a plane,
-    /// when half the photos or more look turned, unless all do and the
-    /// cameras' line is level (up then came from the photos turned back,
-    /// as their own would stand the line on end).
+    /// Whether the model's up can say which photos show turned: where the
+    /// cameras stand on a plane or along a line, when that lies near
+    /// level (up was then checked by it, however many photos were turned);
+    /// elsewhere, while fewer than half the photos look turned.
     fn up_trusted(&self) -> bool {
-        if let Some(tilt) = self.camera_plane_tilt {
-            return tilt <= UP_DOUBT_DEG;
+        match (self.camera_plane_tilt, self.camera_line_rise) {
+            (Some(tilt), _) => tilt <= UP_DOUBT_DEG,
+            (None, Some(rise)) => rise <= UP_DOUBT_DEG,
+            (None, None) => {
+                let turned = self.photos.iter().filter(|p| p.turned_by().is_some()).count();
+                turned * 2 < self.registered
+            }
         }
-        let turned = self.photos.iter().filter(|p| p.turned_by().is_some()).count();
-        let level_line = self.camera_line_rise.is_some_and(|rise| rise <= UP_DOUBT_DEG);
-        turned * 2 < self.registered || (turned == self.registered && level_line)
     }
 
     /// Sets each photo's `turn`: how many degrees clockwise it must be
@@ -710,11 +711,13 @@ mod tests {
         assert_eq!(turns(&mut report), [0; 4]);
         let text = report.to_text();
         assert!(!text.contains("turned a quarter") && !text.contains("may be wrong"), "{text}");
-        // All four turned along a level line of cameras: up came from the
-        // photos turned back, and all are named.
-        report.photos[0].roll = Some(88.0);
-        report.photos[2].roll = Some(-89.0);
+        // Along a level line of cameras, up was checked by it: however
+        // many photos are turned, they are named.
         report.camera_line_rise = Some(3.0);
+        assert_eq!(turns(&mut report), [0, -90, 0, 90]);
+        report.photos[0].roll = Some(88.0);
+        assert_eq!(turns(&mut report), [-90, -90, 0, 90]);
+        report.photos[2].roll = Some(-89.0);
         assert_eq!(turns(&mut report), [-90, -90, 90, 90]);
         report.camera_line_rise = None;
         assert_eq!(turns(&mut report), [0; 4]);
@@ -722,6 +725,7 @@ mod tests {
         report.photos[2].roll = Some(-12.0);
         // Cameras along a line that climbs: up is in doubt too.
         report.camera_line_rise = Some(75.0);
+        assert_eq!(turns(&mut report), [0; 4]);
         assert!(report.to_text().contains("up may be wrong: its cameras stand along a line rising 75°"));
         report.camera_line_rise = Some(4.0);
         assert!(!report.to_text().contains("may be wrong"));

@@ -550,6 +550,36 @@ mod tests {
     }
 
     #[test]
+    fn photos_mostly_turned_either_way_along_a_facade_are_turned_back() {
+        // The same ten photos, seven of them turned a quarter, either way:
+        // the rows cross at right angles, which leaves up only along the
+        // views, as if the photos looked straight down at the ground.
+        let turn = |i: i32| match i {
+            0 | 3 | 8 => 0.0,
+            _ if i % 2 == 0 => std::f64::consts::FRAC_PI_2,
+            _ => -std::f64::consts::FRAC_PI_2,
+        };
+        let poses = (0..10)
+            .map(|i| {
+                let centre = Vector3::new(f64::from(i) - 4.5, -14.0, 1.6);
+                look_at(centre, centre + Vector3::new(0.0, 10.0, 3f64.to_radians().tan() * 10.0), turn(i))
+            })
+            .collect();
+        let oriented = oriented_over_site(poses);
+        for i in 0..10 {
+            let (r, _) = oriented.poses[i as usize].unwrap();
+            let (rows, image_up) = (r.inverse() * Vector3::x(), r.inverse() * -Vector3::y());
+            let centre = oriented.centre(i as usize).unwrap();
+            assert!(centre.z.abs() < 1e-6, "photo {i}: centre {centre:?}");
+            if turn(i) == 0.0 {
+                assert!(rows.z.abs() < 1e-9 && image_up.z > 0.99, "photo {i} level: rows {rows:?}, up {image_up:?}");
+            } else {
+                assert!(rows.z.abs() > 1.0 - 1e-9, "photo {i} turned: rows {rows:?}");
+            }
+        }
+    }
+
+    #[test]
     fn the_edges_photos_show_level_photos_held_askew() {
         // Six photos of the house's front from 30 m, all rolled 1.5° the
         // same way, tilt up by about that much; its verticals level it.

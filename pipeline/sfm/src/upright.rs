@@ -21,9 +21,10 @@
 //! rows; where they are most of a set, the plane the cameras stand on,
 //! level for people walking and looking about level, sets up instead,
 //! and where every photo is turned, the ground under the points tells
-//! which way along it up lies. Photos all turned alike along a line of
-//! cameras stand the line on end; turned back, they set up, with the same
-//! ground for its sign.
+//! which way along it up lies. Along a line of cameras, photos all turned
+//! alike stand the line on end, and photos turned either way among level
+//! ones leave up along their views; each turned back, they set up, level
+//! with the line, its sign from the photos held level or else the ground.
 
 use nalgebra::{Matrix3, Rotation3, Vector3};
 
@@ -276,29 +277,63 @@ pub fn upright_by_camera_plane(up: &Vector3<f64>, poses: &[&Pose], points: &[Vec
     ground_side(&normal, points).map_or(*up, |side| normal * side)
 }
 
-/// Up from the photos taken as turned a quarter, where the cameras stand
-/// along a line ([`camera_line`]) that rises over `UP_DOUBT_DEG` about the
-/// photos' own `up` but lies within it of level about the up of the
-/// photos turned back ([`upright`] of their columns), at least half of
-/// which are then level: every photo turned a quarter alike along a
-/// facade walked past, which the photos alone stand on end. The sign
-/// comes from the ground beneath the model's `points` ([`ground_side`]),
-/// as turning back either way is alike; where it cannot tell, `up` stays
-/// (the coverage report then warns).
+/// Up from the photos each taken as held level or turned a quarter, where
+/// the cameras stand along a line ([`camera_line`]) and the photos' own
+/// `up` is in doubt: the line rises over `UP_DOUBT_DEG` about it (every
+/// photo turned a quarter alike along a facade walked past stands the line
+/// on end), or most photos look within that angle of along it (photos
+/// turned either way among level ones: their rows cross at right angles,
+/// which leaves up only along their views, as if they looked straight
+/// down). Up is sought level with the line and across the views; each
+/// photo whose rows lie nearer plumb than level about it is turned back a
+/// quarter, and [`upright`] of the photos so held refines it. It is taken
+/// where the line then lies within `UP_DOUBT_DEG` of level and most
+/// photos look further than that from along up, as people do. The sign
+/// comes from the photos held level; where every photo is turned (turning
+/// back either way is alike), from the ground beneath the model's `points`
+/// ([`ground_side`]); where neither tells, `up` stays (the coverage report
+/// then warns).
 pub fn upright_by_camera_line(up: &Vector3<f64>, poses: &[&Pose], points: &[Vector3<f64>]) -> Vector3<f64> {
     let Some(line) = camera_line(poses) else { return *up };
     let doubt = UP_DOUBT_DEG.to_radians().sin();
-    if line.dot(&up.normalize()).abs() <= doubt {
+    let views: Vec<Vector3<f64>> = poses.iter().map(|(r, _)| r.transpose() * Vector3::z()).collect();
+    let looks_along = |u: &Vector3<f64>| {
+        let along = views.iter().filter(|v| v.dot(u).abs() > UP_DOUBT_DEG.to_radians().cos()).count();
+        2 * along > views.len()
+    };
+    let rises = |u: &Vector3<f64>| line.dot(&u.normalize()).abs() > doubt;
+    if !rises(up) && !looks_along(&up.normalize()) {
         return *up;
     }
+    let Some(mut vertical) = line.cross(&views.iter().sum()).try_normalize(f64::EPSILON) else { return *up };
     let quarter = Rotation3::from_axis_angle(&Vector3::z_axis(), std::f64::consts::FRAC_PI_2);
-    let turned_back: Vec<Rotation3<f64>> = poses.iter().map(|(r, _)| quarter * r).collect();
-    match upright(&turned_back) {
-        Some(turned_up) if line.dot(&turned_up).abs() <= doubt => {
-            ground_side(&turned_up, points).map_or(*up, |side| turned_up * side)
-        }
-        _ => *up,
+    let mut turned = Vec::new();
+    for _ in 0..3 {
+        turned = poses
+            .iter()
+            .map(|(r, _)| {
+                (r.transpose() * Vector3::x()).dot(&vertical).abs()
+                    > (r.transpose() * Vector3::y()).dot(&vertical).abs()
+            })
+            .collect();
+        let held: Vec<Rotation3<f64>> =
+            poses.iter().zip(&turned).map(|((r, _), &t)| if t { quarter * r } else { *r }).collect();
+        let Some(refined) = upright(&held) else { return *up };
+        vertical = refined;
     }
+    if rises(&vertical) || looks_along(&vertical) {
+        return *up;
+    }
+    let sign: f64 = poses
+        .iter()
+        .zip(&turned)
+        .filter(|(_, t)| !**t)
+        .map(|((r, _), _)| (r.transpose() * -Vector3::y()).dot(&vertical))
+        .sum();
+    if sign != 0.0 {
+        return vertical * sign.signum();
+    }
+    ground_side(&vertical, points).map_or(*up, |side| vertical * side)
 }
 
 /// Which way along `vertical` (up or down, found otherwise) is up, from
