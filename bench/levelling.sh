@@ -12,7 +12,10 @@
 # (bench/gt_tilt.py): a facade need not stand exactly plumb. The two sets
 # with truth are also levelled with every photo turned a quarter clockwise
 # (`vips rot d90`, no EXIF orientation tag), as a phone's portrait photos
-# stripped of their tags come: "+turned".
+# stripped of their tags come: "+turned"; and all three with two photos of
+# every three turned a quarter, clockwise and anticlockwise by turns, as a
+# camera without an orientation sensor held upright and level by turns
+# gives them: "+mixed".
 #
 # usage: bench/levelling.sh [SHARED_DIR]   (needs colmap, vips, python3 with numpy, /usr/bin/time)
 set -euo pipefail
@@ -38,14 +41,25 @@ tilts() {
     echo -
   fi
 }
-for run in sceaux-castle fountain-P11 Herz-Jesus-P8 fountain-P11+turned Herz-Jesus-P8+turned; do
-  set=${run%+turned}
+for run in sceaux-castle fountain-P11 Herz-Jesus-P8 fountain-P11+turned Herz-Jesus-P8+turned \
+  sceaux-castle+mixed fountain-P11+mixed Herz-Jesus-P8+mixed; do
+  set=${run%+*}
   images=$data/$set/images
   if [ "$run" != "$set" ]; then
     images=$WORK/$run-images
     mkdir -p "$images"
+    i=0
     for photo in "$data/$set/images"/*; do
-      vips rot "$photo" "$images/$(basename "$photo")" d90
+      turn=d90
+      if [ "${run#*+}" = mixed ]; then
+        case $((i % 3)),$((i % 2)) in
+          0,*) turn=d0 ;;
+          *,0) turn=d90 ;;
+          *) turn=d270 ;;
+        esac
+      fi
+      vips rot "$photo" "$images/$(basename "$photo")" "$turn"
+      i=$((i + 1))
     done
   fi
   "$bin" reconstruct "$images" "$WORK/$run" > /dev/null

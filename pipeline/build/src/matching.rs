@@ -157,7 +157,7 @@ pub struct SparseStage {
 
 impl SparseStage {
     /// Bumped whenever the output for the same input changes.
-    const VERSION: u32 = 9;
+    const VERSION: u32 = 10;
 
     /// Maps the photos of one site into `out`.
     fn make(&self, photos: &[&PhotoInput], out: &Path, progress: &dyn Progress) -> Result<()> {

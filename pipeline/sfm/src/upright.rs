@@ -239,42 +239,21 @@ const PLANE_THICKNESS: f64 = 0.05;
 const MAX_VIEW_ACROSS: f64 = 0.5;
 
 /// Up from the cameras' plane ([`camera_plane`]) where it lies over
-/// `UP_DOUBT_DEG` from the photos' own `up` and more photos are held
-/// level or turned a quarter about its normal than about `up`: most
-/// photos were turned a quarter without an EXIF orientation tag, so the
-/// rows the photos' up is taken from are columns. Where as many are square
-/// about either, the plane decides if most photos are turned a quarter
-/// about its normal: every photo turned alike, whose rows are level about
-/// an `up` in the plane, which would stand the cameras at many heights.
-/// The sign comes from the photos held level about the normal; with none,
-/// from the ground beneath the model's `points` ([`ground_side`]); failing
-/// both, `up` stays (the coverage report then warns).
+/// `UP_DOUBT_DEG` from the photos' own `up`: most photos were turned a
+/// quarter without an EXIF orientation tag, so the rows the photos' up is
+/// taken from are columns, or every photo was turned alike, whose rows are
+/// level about an `up` in the plane, which would stand the cameras at many
+/// heights. Up is sought from the plane's normal ([`turned_back_up`]) and
+/// taken where the plane then lies within `UP_DOUBT_DEG` of level: people
+/// walk at about one height. Where it does not (a slope walked up with
+/// the photos held level), `up` stays, and the coverage report warns.
 pub fn upright_by_camera_plane(up: &Vector3<f64>, poses: &[&Pose], points: &[Vector3<f64>]) -> Vector3<f64> {
     let Some(normal) = camera_plane(poses) else { return *up };
-    if normal.angle(up).min(std::f64::consts::PI - normal.angle(up)) < UP_DOUBT_DEG.to_radians() {
+    let level = |v: &Vector3<f64>| normal.dot(v).abs() >= UP_DOUBT_DEG.to_radians().cos();
+    if level(&up.normalize()) {
         return *up;
     }
-    let rows = |(r, _): &&Pose| r.transpose() * Vector3::x();
-    // Rows within SQUARE_DEG of level (|cos| to up below `level`) or of plumb.
-    let (level, plumb) = (SQUARE_DEG.to_radians().sin(), SQUARE_DEG.to_radians().cos());
-    let count = |u: &Vector3<f64>, square: &dyn Fn(f64) -> bool| {
-        poses.iter().map(rows).filter(|x| square(x.dot(u).abs())).count()
-    };
-    let squared = |u: &Vector3<f64>| count(u, &|cos| cos < level || cos > plumb);
-    let (about_normal, about_up) = (squared(&normal), squared(&up.normalize()));
-    let turned_about_normal = 2 * count(&normal, &|cos| cos > plumb) > poses.len();
-    if about_normal < about_up || (about_normal == about_up && !turned_about_normal) {
-        return *up;
-    }
-    let sign: f64 = poses
-        .iter()
-        .filter(|pose| rows(pose).dot(&normal).abs() < level)
-        .map(|(r, _)| (r.transpose() * -Vector3::y()).dot(&normal))
-        .sum();
-    if sign != 0.0 {
-        return normal * sign.signum();
-    }
-    ground_side(&normal, points).map_or(*up, |side| normal * side)
+    turned_back_up(&normal, poses, points, level).unwrap_or(*up)
 }
 
 /// Up from the photos each taken as held level or turned a quarter, where
@@ -284,30 +263,47 @@ pub fn upright_by_camera_plane(up: &Vector3<f64>, poses: &[&Pose], points: &[Vec
 /// on end), or most photos look within that angle of along it (photos
 /// turned either way among level ones: their rows cross at right angles,
 /// which leaves up only along their views, as if they looked straight
-/// down). Up is sought level with the line and across the views; each
-/// photo whose rows lie nearer plumb than level about it is turned back a
-/// quarter, and [`upright`] of the photos so held refines it. It is taken
-/// where the line then lies within `UP_DOUBT_DEG` of level and most
-/// photos look further than that from along up, as people do. The sign
-/// comes from the photos held level; where every photo is turned (turning
-/// back either way is alike), from the ground beneath the model's `points`
-/// ([`ground_side`]); where neither tells, `up` stays (the coverage report
-/// then warns).
+/// down). Up is sought level with the line and across the views
+/// ([`turned_back_up`]) and taken where the line then lies within
+/// `UP_DOUBT_DEG` of level; else `up` stays (the coverage report then
+/// warns).
 pub fn upright_by_camera_line(up: &Vector3<f64>, poses: &[&Pose], points: &[Vector3<f64>]) -> Vector3<f64> {
     let Some(line) = camera_line(poses) else { return *up };
-    let doubt = UP_DOUBT_DEG.to_radians().sin();
-    let views: Vec<Vector3<f64>> = poses.iter().map(|(r, _)| r.transpose() * Vector3::z()).collect();
-    let looks_along = |u: &Vector3<f64>| {
-        let along = views.iter().filter(|v| v.dot(u).abs() > UP_DOUBT_DEG.to_radians().cos()).count();
-        2 * along > views.len()
-    };
-    let rises = |u: &Vector3<f64>| line.dot(&u.normalize()).abs() > doubt;
-    if !rises(up) && !looks_along(&up.normalize()) {
+    let level = |v: &Vector3<f64>| line.dot(&v.normalize()).abs() <= UP_DOUBT_DEG.to_radians().sin();
+    if level(up) && !looks_along(poses, &up.normalize()) {
         return *up;
     }
-    let Some(mut vertical) = line.cross(&views.iter().sum()).try_normalize(f64::EPSILON) else { return *up };
+    let views: Vector3<f64> = poses.iter().map(|(r, _)| r.transpose() * Vector3::z()).sum();
+    let Some(across) = line.cross(&views).try_normalize(f64::EPSILON) else { return *up };
+    turned_back_up(&across, poses, points, level).unwrap_or(*up)
+}
+
+/// Whether most photos with world-to-camera `poses` look within
+/// `UP_DOUBT_DEG` of along `vertical`, as people seldom do.
+fn looks_along(poses: &[&Pose], vertical: &Vector3<f64>) -> bool {
+    let steep = UP_DOUBT_DEG.to_radians().cos();
+    let along = poses.iter().filter(|(r, _)| (r.transpose() * Vector3::z()).dot(vertical).abs() > steep).count();
+    2 * along > poses.len()
+}
+
+/// Up for photos some of which were turned a quarter without an EXIF
+/// orientation tag, sought from `start`: each photo whose rows lie nearer
+/// plumb than level about it is turned back a quarter, and [`upright`] of
+/// the photos so held refines it, three times over. It is taken where the
+/// cameras then stand `level` about it and most photos look further than
+/// `UP_DOUBT_DEG` from along it, as people do (a drone's passes straight
+/// down keep their own up). The sign comes from the photos held level;
+/// where every photo is turned (turning back either way is alike), from
+/// the ground beneath the model's `points` ([`ground_side`]); `None` where
+/// neither tells.
+fn turned_back_up(
+    start: &Vector3<f64>,
+    poses: &[&Pose],
+    points: &[Vector3<f64>],
+    level: impl Fn(&Vector3<f64>) -> bool,
+) -> Option<Vector3<f64>> {
     let quarter = Rotation3::from_axis_angle(&Vector3::z_axis(), std::f64::consts::FRAC_PI_2);
-    let mut turned = Vec::new();
+    let (mut vertical, mut turned) = (*start, Vec::new());
     for _ in 0..3 {
         turned = poses
             .iter()
@@ -318,11 +314,10 @@ pub fn upright_by_camera_line(up: &Vector3<f64>, poses: &[&Pose], points: &[Vect
             .collect();
         let held: Vec<Rotation3<f64>> =
             poses.iter().zip(&turned).map(|((r, _), &t)| if t { quarter * r } else { *r }).collect();
-        let Some(refined) = upright(&held) else { return *up };
-        vertical = refined;
+        vertical = upright(&held)?;
     }
-    if rises(&vertical) || looks_along(&vertical) {
-        return *up;
+    if !level(&vertical) || looks_along(poses, &vertical) {
+        return None;
     }
     let sign: f64 = poses
         .iter()
@@ -331,9 +326,9 @@ pub fn upright_by_camera_line(up: &Vector3<f64>, poses: &[&Pose], points: &[Vect
         .map(|((r, _), _)| (r.transpose() * -Vector3::y()).dot(&vertical))
         .sum();
     if sign != 0.0 {
-        return vertical * sign.signum();
+        return Some(vertical * sign.signum());
     }
-    ground_side(&vertical, points).map_or(*up, |side| vertical * side)
+    ground_side(&vertical, points).map(|side| vertical * side)
 }
 
 /// Which way along `vertical` (up or down, found otherwise) is up, from
@@ -369,11 +364,9 @@ const MIN_GROUND_POINTS: usize = 100;
 const GROUND_END_RATIO: f64 = 2.0;
 
 /// Over this angle (degrees) between the photos' up and the cameras'
-/// plane's normal, up is in doubt.
+/// plane's normal, or between a line of cameras and level, or between
+/// most views and level, up is in doubt.
 pub const UP_DOUBT_DEG: f64 = 30.0;
-/// A photo is held level, or turned a quarter, when its rows are within
-/// this (degrees) of level, or of plumb.
-const SQUARE_DEG: f64 = 10.0;
 
 /// The rotation that turns `up` to +z by the shortest way.
 pub fn levelling_rotation(up: &Vector3<f64>) -> Rotation3<f64> {
