@@ -41,7 +41,7 @@ pub struct FeaturesStage {
 
 impl FeaturesStage {
     /// Bumped whenever the output for the same input changes.
-    const VERSION: u32 = 3;
+    const VERSION: u32 = 4;
 }
 
 impl PhotoStage for FeaturesStage {
@@ -157,7 +157,7 @@ pub struct SparseStage {
 
 impl SparseStage {
     /// Bumped whenever the output for the same input changes.
-    const VERSION: u32 = 10;
+    const VERSION: u32 = 11;
 
     /// Maps the photos of one site into `out`.
     fn make(&self, photos: &[&PhotoInput], out: &Path, progress: &dyn Progress) -> Result<()> {

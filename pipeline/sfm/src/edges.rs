@@ -26,6 +26,14 @@ impl Segment {
         (self.b[0] - self.a[0]).hypot(self.b[1] - self.a[1])
     }
 
+    /// Whether the segment leans at most [`MAX_LEAN_DEG`] from the photo's
+    /// columns, or with `along_rows` from its rows.
+    pub fn near_axis(&self, along_rows: bool) -> bool {
+        let (dx, dy) = ((self.b[0] - self.a[0]).abs(), (self.b[1] - self.a[1]).abs());
+        let (across, along) = if along_rows { (dy, dx) } else { (dx, dy) };
+        across.atan2(along) <= MAX_LEAN_DEG.to_radians()
+    }
+
     /// The segment in a photo `fx` times wider and `fy` times taller.
     pub fn rescaled(&self, fx: f32, fy: f32) -> Segment {
         Segment { a: [self.a[0] * fx, self.a[1] * fy], b: [self.b[0] * fx, self.b[1] * fy] }
@@ -50,8 +58,10 @@ const MIN_LENGTH_SHARE: f32 = 0.02;
 const MIN_DENSITY: f32 = 0.7;
 /// Most edges kept per photo, longest first.
 const MAX_EDGES: usize = 400;
-/// Edges leaning further than this from the photo's columns (degrees) are
-/// not kept: only edges that may be vertical in the world serve.
+/// Edges leaning further than this (degrees) from the photo's columns,
+/// and from its rows, are not kept: only edges that may be vertical in the
+/// world serve, along the columns of a photo held upright or the rows of
+/// one turned a quarter.
 const MAX_LEAN_DEG: f32 = 40.0;
 
 /// The straight edges of `grey`, in its pixels.
@@ -75,17 +85,19 @@ pub fn detect_edges(grey: &Plane) -> Vec<Segment> {
     edges
 }
 
-/// The edges of `grey` that lean at most [`MAX_LEAN_DEG`] from its
-/// columns, the longest [`MAX_EDGES`].
-pub fn near_vertical_edges(grey: &Plane) -> Vec<Segment> {
-    let max_lean = MAX_LEAN_DEG.to_radians();
-    let mut edges: Vec<Segment> = detect_edges(grey)
-        .into_iter()
-        .filter(|s| (s.b[0] - s.a[0]).abs().atan2((s.b[1] - s.a[1]).abs()) <= max_lean)
-        .collect();
-    edges.sort_by(|p, q| q.length().total_cmp(&p.length()));
-    edges.truncate(MAX_EDGES);
-    edges
+/// The edges of `grey` that may be vertical in the world: the longest
+/// [`MAX_EDGES`] of those that lean at most [`MAX_LEAN_DEG`] from its
+/// columns, then the longest of those that lean as little from its rows.
+pub fn plumb_candidates(grey: &Plane) -> Vec<Segment> {
+    let edges = detect_edges(grey);
+    let mut kept = Vec::new();
+    for along_rows in [false, true] {
+        let mut near: Vec<Segment> = edges.iter().filter(|s| s.near_axis(along_rows)).copied().collect();
+        near.sort_by(|p, q| q.length().total_cmp(&p.length()));
+        near.truncate(MAX_EDGES);
+        kept.extend(near);
+    }
+    kept
 }
 
 /// The plane at half the size, each pixel the mean of the 2x2 it covers
@@ -287,7 +299,7 @@ mod tests {
         // A vertical edge at x = 1234.5 in a 3000 x 2000 photo: searched at
         // 1500 x 1000, reported where it is in the photo.
         let plane = rendered(3000, 2000, |x, _| x > 1234.5);
-        let edges = near_vertical_edges(&plane);
+        let edges = plumb_candidates(&plane);
         let s = edges.iter().max_by(|p, q| p.length().total_cmp(&q.length())).expect("an edge");
         assert!(s.length() > 1800.0, "{s:?}");
         for y in [200.0, 1000.0, 1800.0] {
@@ -311,15 +323,17 @@ mod tests {
     }
 
     #[test]
-    fn only_edges_near_the_columns_are_kept_for_finding_up() {
-        // A horizontal edge and one leaning 30° from the columns.
+    fn only_edges_near_the_columns_or_rows_are_kept_for_finding_up() {
+        // A horizontal edge and one leaning 30° from the columns: both kept,
+        // the one near the columns first.
         let plane = rendered(400, 400, |x, y| y > 100.0 && (x - 200.0) < (y - 100.0) * 30f64.to_radians().tan());
-        let edges = near_vertical_edges(&plane);
-        assert!(!edges.is_empty());
-        for s in &edges {
-            let lean = (s.b[0] - s.a[0]).abs().atan2((s.b[1] - s.a[1]).abs()).to_degrees();
-            assert!(lean <= 40.0, "{s:?} leans {lean}°");
-        }
-        assert!(edges.iter().any(|s| s.length() > 200.0));
+        let edges = plumb_candidates(&plane);
+        let long: Vec<&Segment> = edges.iter().filter(|s| s.length() > 150.0).collect();
+        assert_eq!(long.len(), 2, "{edges:?}");
+        assert!(long[0].near_axis(false) && !long[0].near_axis(true), "{edges:?}");
+        assert!(long[1].near_axis(true) && !long[1].near_axis(false), "{edges:?}");
+        // A diagonal, 45° from both, is not kept.
+        let diagonal = rendered(400, 400, |x, y| x < y);
+        assert!(plumb_candidates(&diagonal).iter().all(|s| s.length() < 50.0));
     }
 }

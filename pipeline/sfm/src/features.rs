@@ -6,7 +6,7 @@ use std::path::Path;
 use heritage_imaging::{load_display_image, read_exif};
 use image::RgbImage;
 
-use crate::edges::near_vertical_edges;
+use crate::edges::plumb_candidates;
 use crate::frontend::PhotoInfo;
 use crate::sift::plane::Plane;
 use crate::sift::{Features, SiftOptions, extract};
@@ -20,13 +20,13 @@ pub fn grey_plane(image: &RgbImage) -> Plane {
     Plane { width: image.width() as usize, height: image.height() as usize, data }
 }
 
-/// SIFT features and near-vertical straight edges of a display-oriented
+/// SIFT features and the straight edges that may be vertical of a display-oriented
 /// photo, found on a copy no longer than `options.max_image_size` and
 /// reported in the photo's own pixels, with the photo's colour at each
 /// keypoint.
 pub fn photo_features(image: &RgbImage, options: &SiftOptions) -> Features {
     let long = image.width().max(image.height());
-    let found = |grey: Plane| Features { edges: near_vertical_edges(&grey), ..extract(&grey, options) };
+    let found = |grey: Plane| Features { edges: plumb_candidates(&grey), ..extract(&grey, options) };
     let mut features = if long <= options.max_image_size {
         found(grey_plane(image))
     } else {

@@ -197,18 +197,24 @@ impl Frame {
 pub struct PhotoEdges<'a> {
     /// Each photo's camera (an index into a model's cameras).
     pub camera_of: &'a [usize],
-    /// Each photo's edges that may be vertical, in its pixels.
+    /// Each photo's edges that may be vertical, in its pixels (near its
+    /// columns or near its rows, [`crate::edges::plumb_candidates`]).
     pub edges: Vec<&'a [Segment]>,
 }
 
-/// The planes of the edges of `photos` registered in `model`.
-fn edge_planes(model: &Reconstruction, photos: &PhotoEdges) -> Vec<EdgePlane> {
+/// The planes of the edges of `photos` registered in `model` that may be
+/// vertical about `up`: those near each photo's columns, or near its rows
+/// where its rows lie nearer plumb than level (a photo turned a quarter).
+fn edge_planes(model: &Reconstruction, photos: &PhotoEdges, up: &Vector3<f64>) -> Vec<EdgePlane> {
     let mut planes = Vec::new();
     for (i, edges) in photos.edges.iter().enumerate() {
         let Some((rotation, _)) = model.poses.get(i).copied().flatten() else { continue };
         let camera = &model.cameras[photos.camera_of[i]];
         let seen = |p: [f32; 2]| normalise(camera, &[f64::from(p[0]), f64::from(p[1])]);
-        planes.extend(edges.iter().map(|s| EdgePlane::seen(&rotation, seen(s.a), seen(s.b))));
+        let turned =
+            (rotation.inverse() * Vector3::x()).dot(up).abs() > (rotation.inverse() * Vector3::y()).dot(up).abs();
+        let plumb = edges.iter().filter(|s| s.near_axis(turned));
+        planes.extend(plumb.map(|s| EdgePlane::seen(&rotation, seen(s.a), seen(s.b))));
     }
     planes
 }
@@ -228,7 +234,7 @@ pub fn orient(
             let points: Vec<Vector3<f64>> = model.points.iter().map(|p| p.position).collect();
             let up = upright_by_camera_plane(&up, &poses, &points);
             let up = upright_by_camera_line(&up, &poses, &points);
-            let (up, used) = upright_by_edges(&up, &edge_planes(model, edges));
+            let (up, used) = upright_by_edges(&up, &edge_planes(model, edges, &up));
             (Some(up), used)
         }
         None => (None, 0),
@@ -607,6 +613,24 @@ mod tests {
                 assert!(rows.z.abs() > 1.0 - 1e-9, "photo {i} turned: rows {rows:?}");
             }
         }
+    }
+
+    #[test]
+    fn edges_along_a_turned_photos_rows_may_be_vertical() {
+        // Two level photos, the second turned a quarter, each showing an
+        // edge down its middle column and one along its middle row: the
+        // column's edge is the plumb one in the first, the row's in the
+        // second.
+        let truth = model(vec![
+            look_at(Vector3::new(0.0, -10.0, 1.6), Vector3::new(0.0, 0.0, 1.6), 0.0),
+            look_at(Vector3::new(10.0, 0.0, 1.6), Vector3::new(0.0, 0.0, 1.6), std::f64::consts::FRAC_PI_2),
+        ]);
+        let shown =
+            [Segment { a: [500.0, 100.0], b: [500.0, 700.0] }, Segment { a: [100.0, 400.0], b: [900.0, 400.0] }];
+        let photos = PhotoEdges { camera_of: &[0, 0], edges: vec![&shown[..], &shown[..]] };
+        let planes = edge_planes(&truth, &photos, &Vector3::z());
+        assert_eq!(planes.len(), 2);
+        assert!(planes.iter().all(|p| p.normal.z.abs() < 1e-9), "{planes:?}");
     }
 
     #[test]

@@ -490,7 +490,7 @@ mod tests {
     /// The planes of `edges` as photos from `headings` (radians, standing
     /// 30 m from the house, eyes 1.6 m up, looking at its middle, rolled
     /// up to 1.2°) see them, their ends off by up to half a pixel of a
-    /// 1000-pixel focal length, as `near_vertical_edges` keeps them.
+    /// 1000-pixel focal length, as `plumb_candidates` keeps them.
     fn seen_planes(edges: &[(Vector3<f64>, Vector3<f64>)], headings: &[f64]) -> Vec<EdgePlane> {
         let mut planes = Vec::new();
         for (i, &heading) in headings.iter().enumerate() {

@@ -83,8 +83,9 @@ pub struct Features {
     /// sRGB colour of the photo at each keypoint; empty when the features
     /// were found on a grey image alone.
     pub colors: Vec<[u8; 3]>,
-    /// The photo's straight edges near its columns, which may be vertical
-    /// in the world (for finding up); empty when not looked for.
+    /// The photo's straight edges near its columns, then those near its
+    /// rows, which may be vertical in the world (for finding up); empty
+    /// when not looked for.
     pub edges: Vec<Segment>,
 }
 
