@@ -21,7 +21,8 @@ use crate::geo::geodetic_to_enu;
 use crate::mapper::{Reconstruction, normalise};
 use crate::similarity::{Similarity, ground_distance, robust_heading_similarity, robust_similarity};
 use crate::upright::{
-    EdgePlane, levelling_rotation, upright, upright_by_camera_line, upright_by_camera_plane, upright_by_edges,
+    EdgePlane, levelling_rotation, turned_about, upright, upright_by_camera_line, upright_by_camera_plane,
+    upright_by_edges,
 };
 
 /// Largest distance (metres) between a camera and its GPS fix for the
@@ -211,9 +212,7 @@ fn edge_planes(model: &Reconstruction, photos: &PhotoEdges, up: &Vector3<f64>) -
         let Some((rotation, _)) = model.poses.get(i).copied().flatten() else { continue };
         let camera = &model.cameras[photos.camera_of[i]];
         let seen = |p: [f32; 2]| normalise(camera, &[f64::from(p[0]), f64::from(p[1])]);
-        let turned =
-            (rotation.inverse() * Vector3::x()).dot(up).abs() > (rotation.inverse() * Vector3::y()).dot(up).abs();
-        let plumb = edges.iter().filter(|s| s.near_axis(turned));
+        let plumb = edges.iter().filter(|s| s.near_axis(turned_about(&rotation, up)));
         planes.extend(plumb.map(|s| EdgePlane::seen(&rotation, seen(s.a), seen(s.b))));
     }
     planes

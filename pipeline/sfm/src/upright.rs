@@ -305,13 +305,7 @@ fn turned_back_up(
     let quarter = Rotation3::from_axis_angle(&Vector3::z_axis(), std::f64::consts::FRAC_PI_2);
     let (mut vertical, mut turned) = (*start, Vec::new());
     for _ in 0..3 {
-        turned = poses
-            .iter()
-            .map(|(r, _)| {
-                (r.transpose() * Vector3::x()).dot(&vertical).abs()
-                    > (r.transpose() * Vector3::y()).dot(&vertical).abs()
-            })
-            .collect();
+        turned = poses.iter().map(|(r, _)| turned_about(r, &vertical)).collect();
         let held: Vec<Rotation3<f64>> =
             poses.iter().zip(&turned).map(|((r, _), &t)| if t { quarter * r } else { *r }).collect();
         vertical = upright(&held)?;
@@ -367,6 +361,12 @@ const GROUND_END_RATIO: f64 = 2.0;
 /// plane's normal, or between a line of cameras and level, or between
 /// most views and level, up is in doubt.
 pub const UP_DOUBT_DEG: f64 = 30.0;
+
+/// Whether the rows of a photo with world-to-camera `rotation` lie nearer
+/// plumb than level about `up`: it was turned a quarter.
+pub fn turned_about(rotation: &Rotation3<f64>, up: &Vector3<f64>) -> bool {
+    (rotation.transpose() * Vector3::x()).dot(up).abs() > (rotation.transpose() * Vector3::y()).dot(up).abs()
+}
 
 /// The rotation that turns `up` to +z by the shortest way.
 pub fn levelling_rotation(up: &Vector3<f64>) -> Rotation3<f64> {
