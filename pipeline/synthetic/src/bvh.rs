@@ -69,7 +69,7 @@ struct Node {
 const LEAF: u32 = 1 << 31;
 
 /// Up to four children's boxes side by side, axis by axis, in single
-/// precision.
+/// precision rounded outwards.
 #[derive(Debug, Clone, Copy)]
 struct Wide {
     min: [[f32; 4]; 3],
@@ -119,11 +119,6 @@ pub struct Bvh {
     nodes: Vec<Wide>,
 }
 
-/// How much the boxes are widened, as a share of the scene's largest
-/// coordinate (1 mm at 64 m): many times what rounding a box's corner, a
-/// ray's origin or a distance along it to single precision moves them.
-const SINGLE_PRECISION_PAD: f64 = 1.0 / 65536.0;
-
 const LEAF_SIZE: usize = 4;
 const BINS: usize = 12;
 
@@ -144,14 +139,6 @@ impl Bvh {
         let mut bvh = Bvh { order: Vec::new(), corners: Vec::new(), nodes: Vec::new() };
         if !triangles.is_empty() {
             binary.split(0, triangles.len(), &bounds, &centroids);
-            // Widened to cover the rounding of boxes and rays to single
-            // precision: a ray from anywhere within the scene's reach.
-            let reach = triangles.iter().flat_map(|t| t.p.iter()).map(|p| p.amax()).fold(1.0, f64::max);
-            let pad = V3::repeat(reach * SINGLE_PRECISION_PAD);
-            for node in &mut binary.nodes {
-                node.bounds.min -= pad;
-                node.bounds.max += pad;
-            }
             let depth = bvh.collapse(&binary.nodes, 0, 1);
             assert!(3 * depth < STACK, "the scene's hierarchy is {depth} levels deep, too deep to traverse");
         }
@@ -182,8 +169,8 @@ impl Bvh {
         for (lane, &n) in held.iter().enumerate() {
             let node = &binary[n];
             for a in 0..3 {
-                wide.min[a][lane] = node.bounds.min[a] as f32;
-                wide.max[a][lane] = node.bounds.max[a] as f32;
+                wide.min[a][lane] = round_down(node.bounds.min[a]);
+                wide.max[a][lane] = round_up(node.bounds.max[a]);
             }
             if node.count > 0 {
                 (wide.child[lane], wide.count[lane]) = (LEAF | node.start, node.count);
@@ -337,6 +324,18 @@ impl Binary {
         node.right = right;
         index
     }
+}
+
+/// `x` in single precision, rounded down.
+fn round_down(x: f64) -> f32 {
+    let y = x as f32;
+    if f64::from(y) > x { y.next_down() } else { y }
+}
+
+/// `x` in single precision, rounded up.
+fn round_up(x: f64) -> f32 {
+    let y = x as f32;
+    if f64::from(y) < x { y.next_up() } else { y }
 }
 
 /// A triangle's first corner and the edges from it to the other two.
