@@ -8,6 +8,7 @@
 //! coverage report, and the model's files (COLMAP text, PLY, glTF, tour).
 
 pub mod absolute;
+pub mod bridge;
 pub mod bundle;
 pub mod consensus;
 pub mod coverage;

@@ -11,6 +11,7 @@ use nalgebra::{Rotation3, UnitQuaternion, Vector3};
 use rayon::prelude::*;
 
 use crate::absolute::{AbsolutePoseEstimator, Pose, refine_pose};
+use crate::bridge::Bridge;
 use crate::bundle::{BaCamera, BaImage, BaOptions, Observation, Problem, adjust};
 use crate::frontend::PairMatches;
 use crate::pose::{projection, seen_wide_enough, triangulate_views, triangulation_angle};
@@ -301,8 +302,9 @@ impl State<'_> {
     }
 
     /// `photo`'s pose from its calibrated `pair` with a registered photo,
-    /// scaled by the points it sees; with the correspondences and which of
-    /// them fit, if at least `MIN_BRIDGE_POINTS` do.
+    /// scaled by the points it sees (the length most of them agree on);
+    /// with the correspondences and which of them fit, if at least
+    /// `MIN_BRIDGE_POINTS` do.
     #[allow(clippy::type_complexity)]
     fn pose_from_pair(
         &self,
@@ -320,38 +322,12 @@ impl State<'_> {
             (pair.b, relative.inverse(), -(relative.inverse() * direction))
         };
         let (r_other, t_other) = self.poses[other]?;
-        let r = rotation * r_other;
-        let base = rotation * t_other;
+        let bridge = Bridge { rotation: rotation * r_other, base: rotation * t_other, direction };
         let (image_points, world) = self.correspondences(photo);
-        // Each point gives the translation's length by least squares on
-        // x × (R X + base + s d) = 0; the median of them is robust.
-        let mut lengths: Vec<f64> = image_points
-            .iter()
-            .zip(&world)
-            .filter_map(|([u, v], p)| {
-                let a = r * p + base;
-                let e = [a.x - u * a.z, a.y - v * a.z];
-                let f = [direction.x - u * direction.z, direction.y - v * direction.z];
-                let ff = f[0] * f[0] + f[1] * f[1];
-                (ff > 1e-12).then(|| -(e[0] * f[0] + e[1] * f[1]) / ff)
-            })
-            .collect();
-        if lengths.len() < MIN_BRIDGE_POINTS {
-            return None;
-        }
-        lengths.sort_by(f64::total_cmp);
-        let pose = (r, base + lengths[lengths.len() / 2] * direction);
-        let camera = self.cameras[self.camera_of[photo]];
-        let unit = BaCamera { k1: 0.0, k2: 0.0, cx: 0.0, cy: 0.0, ..camera };
-        let inliers: Vec<bool> = image_points
-            .iter()
-            .zip(&world)
-            .map(|(x, p)| {
-                let pixel = [x[0] * camera.focal, x[1] * camera.focal];
-                reprojection_error(&unit, &pose, p, &pixel) <= self.options.max_error
-            })
-            .collect();
-        (inliers.iter().filter(|k| **k).count() >= MIN_BRIDGE_POINTS).then_some((pose, image_points, world, inliers))
+        let focal = self.cameras[self.camera_of[photo]].focal;
+        let crossing = bridge.cross(&image_points, &world, focal, self.options.max_error, MIN_BRIDGE_POINTS)?;
+        let pose = (bridge.rotation, bridge.translation(crossing.length));
+        Some((pose, image_points, world, crossing.inliers))
     }
 
     /// Registered photos that share most points with `photo`, best first.
