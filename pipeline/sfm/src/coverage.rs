@@ -127,6 +127,46 @@ pub struct ModelCoverage {
     pub track_lengths: [usize; 5],
     /// Share of points seen by fewer than three photos.
     pub weak_share: f64,
+    /// For a model past the first, where it comes nearest to a larger
+    /// one; `None` if no verified pair joins them.
+    pub meets: Option<Meeting>,
+}
+
+/// Where a smaller model comes nearest to a larger one: the two photos,
+/// one in each, that share most verified matches (the mapper could not
+/// join the models there), so the place to add photos.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Meeting {
+    /// The larger model.
+    pub model: usize,
+    /// The smaller model's photo.
+    pub photo: String,
+    /// The larger model's photo.
+    pub other: String,
+    /// Verified matches the two share.
+    pub matches: usize,
+}
+
+/// Where model `m` comes nearest to a larger model (one before it).
+fn meeting(m: usize, names: &[String], model_of: &[Option<usize>], pairs: &[PairMatches]) -> Option<Meeting> {
+    pairs
+        .iter()
+        .filter_map(|p| {
+            let matches = p.geometry.as_ref()?.inliers.len();
+            let (photo, other) = match (model_of[p.a], model_of[p.b]) {
+                (Some(a), Some(b)) if a == m && b < m => (p.a, p.b),
+                (Some(a), Some(b)) if b == m && a < m => (p.b, p.a),
+                _ => return None,
+            };
+            Some((matches, photo, other))
+        })
+        .max()
+        .map(|(matches, photo, other)| Meeting {
+            model: model_of[other].expect("in a model"),
+            photo: names[photo].clone(),
+            other: names[other].clone(),
+            matches,
+        })
 }
 
 /// A part of the largest model seen by too few photos.
@@ -318,7 +358,7 @@ pub fn coverage(
     // Error sums and counts per photo, and per model.
     let mut per_photo = vec![(0.0, 0usize); names.len()];
     let mut summaries = Vec::new();
-    for model in models {
+    for (m, model) in models.iter().enumerate() {
         let mut lengths = [0usize; 5];
         let (mut sum, mut count) = (0.0, 0usize);
         for point in &model.points {
@@ -342,6 +382,7 @@ pub fn coverage(
             mean_track_length: count as f64 / points.max(1) as f64,
             track_lengths: lengths,
             weak_share: lengths[0] as f64 / points.max(1) as f64,
+            meets: if m > 0 { meeting(m, names, &model_of, pairs) } else { None },
         });
     }
     let photos = (0..names.len())
@@ -440,6 +481,16 @@ impl Coverage {
             );
             if m > 0 {
                 let _ = writeln!(s, "  ảnh / photos: {}", self.names_in_model(m));
+                let _ = match &model.meets {
+                    Some(Meeting { model: k, photo, other, matches }) => writeln!(
+                        s,
+                        "  Gần mô hình {k} nhất ở {photo} – {other} ({matches} điểm khớp): chụp thêm ảnh giữa hai chỗ đứng đó.\n  Nearest model {k} at {photo} – {other} ({matches} verified matches): add photos between where those two were taken."
+                    ),
+                    None => writeln!(
+                        s,
+                        "  Không ảnh nào khớp với ảnh của mô hình lớn hơn: chụp thêm ảnh nối nhóm này với phần còn lại.\n  No photo matches a larger model's: add photos that link this group to the rest."
+                    ),
+                };
             }
         }
         let missing: Vec<&PhotoCoverage> = self.photos.iter().filter(|p| p.model.is_none()).collect();
@@ -551,6 +602,34 @@ mod tests {
     }
 
     #[test]
+    fn where_a_group_apart_comes_nearest_a_larger_one_is_named() {
+        let names: Vec<String> = (0..7).map(|i| format!("p{i}.jpg")).collect();
+        let members = |photos: &[usize]| Reconstruction {
+            cameras: Vec::new(),
+            poses: (0..7).map(|i| photos.contains(&i).then(|| (Rotation3::identity(), Vector3::zeros()))).collect(),
+            points: Vec::new(),
+        };
+        let models = [members(&[0, 1, 2]), members(&[3, 4]), members(&[5, 6])];
+        // 3 and 4 meet 2 and 1; 5 and 6 match only each other and a photo
+        // whose pair did not verify.
+        let pairs = [
+            pair(0, 1, Some(500)),
+            pair(1, 4, Some(40)),
+            pair(2, 3, Some(120)),
+            pair(3, 4, Some(300)),
+            pair(5, 6, Some(200)),
+            pair(0, 5, None),
+        ];
+        let report = coverage(&names, &[], &[], &pairs, &models, &[None; 7]);
+        let meets: Vec<_> = report.models.iter().map(|m| m.meets.clone()).collect();
+        let at_2_3 = Meeting { model: 0, photo: "p3.jpg".into(), other: "p2.jpg".into(), matches: 120 };
+        assert_eq!(meets, [None, Some(at_2_3), None]);
+        let text = report.to_text();
+        assert!(text.contains("Nearest model 0 at p3.jpg – p2.jpg (120 verified matches)"), "{text}");
+        assert!(text.contains("No photo matches a larger model's"), "{text}");
+    }
+
+    #[test]
     fn the_photos_of_a_group_apart_are_listed() {
         let photo = |name: String, model: usize| PhotoCoverage {
             name,
@@ -569,6 +648,7 @@ mod tests {
             mean_track_length: 3.0,
             track_lengths: [400, 300, 200, 100, 0],
             weak_share: 0.4,
+            meets: None,
         };
         let report = Coverage {
             photos_total: 13,
