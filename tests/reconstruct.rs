@@ -89,6 +89,8 @@ fn the_synthetic_site_reconstructs_to_its_truth() {
         heritage_json(dir.path(), &["reconstruct", set.join("photos").to_str().unwrap(), out.to_str().unwrap()]);
     let n: usize = PHOTOS.parse().unwrap();
     assert_eq!(report["registered"], n, "{report:#}");
+    // One model: the ring's sparse corners bridged, not split apart.
+    assert_eq!(report["models"].as_array().unwrap().len(), 1, "{report:#}");
     assert_eq!(report["frame"]["kind"], "east_north_up");
     assert!(report["frame"]["rms_error"].as_f64().unwrap() < 0.1, "{}", report["frame"]);
     // The house's corners and window sides refined up.
