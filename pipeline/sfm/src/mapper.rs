@@ -29,6 +29,11 @@ pub struct MapperOptions {
     pub init_min_angle: f64,
     /// Fewest 2D-3D inliers to register a photo.
     pub min_pose_inliers: usize,
+    /// Smallest share of a photo's 2D-3D correspondences that must be
+    /// inliers to register it (COLMAP's `abs_pose_min_inlier_ratio`): a
+    /// photo whose points are mostly wrong, through repeated structure,
+    /// can find a few wrong ones that agree on a wrong pose.
+    pub min_pose_inlier_ratio: f64,
     /// Largest reprojection error (pixels) of a kept observation.
     pub max_error: f64,
     /// Smallest triangulation angle (degrees) of a new point.
@@ -45,6 +50,7 @@ impl Default for MapperOptions {
             init_min_points: 50,
             init_min_angle: 2.0,
             min_pose_inliers: 15,
+            min_pose_inlier_ratio: 0.25,
             max_error: 4.0,
             min_angle: 1.5,
             refine_intrinsics: true,
@@ -255,7 +261,8 @@ impl State<'_> {
         let estimator = AbsolutePoseEstimator { points: &image_points, world: &world, focal };
         let ransac = RansacOptions { max_error: self.options.max_error, seed: photo as u64, ..Default::default() };
         let Some(estimate) = msac(&estimator, &ransac) else { return false };
-        if estimate.inlier_count < self.options.min_pose_inliers {
+        let share = estimate.inlier_count as f64 / image_points.len() as f64;
+        if estimate.inlier_count < self.options.min_pose_inliers || share < self.options.min_pose_inlier_ratio {
             return false;
         }
         self.place(photo, estimate.model, &image_points, &world, &estimate.inliers);
@@ -725,6 +732,50 @@ pub fn reconstruct_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pose `register` gives a photo whose 100 correspondences are
+    /// `right` points seen by the true pose and the rest points elsewhere
+    /// (up to 2 m away); `None` if it refuses the photo.
+    fn registered_with(right: usize) -> Option<Pose> {
+        let camera = BaCamera { focal: 1000.0, cx: 600.0, cy: 400.0, k1: 0.0, k2: 0.0 };
+        let truth: Pose = (Rotation3::from_euler_angles(0.1, -0.2, 0.05), Vector3::new(0.3, -0.1, 4.0));
+        let (mut keypoints, mut points) = (Vec::new(), Vec::new());
+        for i in 0..100 {
+            let f = i as f64;
+            let c = Vector3::new((f * 0.37).sin() * 2.0, (f * 0.91).cos() * 1.5, 5.0 + (f * 0.53).sin());
+            keypoints.push(Measurement { xy: [1000.0 * c.x / c.z + 600.0, 1000.0 * c.y / c.z + 400.0], weight: 1.0 });
+            let elsewhere = Vector3::new((f * 1.3).sin(), (f * 2.1).cos(), (f * 0.7).sin()) * 2.0;
+            let position = truth.0.inverse() * (c - truth.1) + if i < right { Vector3::zeros() } else { elsewhere };
+            points.push(Some(MapPoint { position, observations: Vec::new() }));
+        }
+        let keypoints = [keypoints];
+        let options = MapperOptions::default();
+        let mut state = State {
+            cameras: vec![camera],
+            camera_of: &[0],
+            keypoints: &keypoints,
+            tracks: (0..100).map(|i| vec![(0, i)]).collect(),
+            photo_tracks: vec![(0..100).map(|i| (i as u32, i)).collect()],
+            first: 0,
+            pairs: &[],
+            poses: vec![None],
+            points,
+            points_seen: vec![100],
+            options: &options,
+        };
+        state.register(0).then(|| state.poses[0].expect("registered"))
+    }
+
+    #[test]
+    fn a_photo_registers_only_where_a_quarter_of_its_points_agree() {
+        let (r, t) = registered_with(30).unwrap();
+        let truth = Rotation3::from_euler_angles(0.1, -0.2, 0.05);
+        assert!(r.angle_to(&truth).to_degrees() < 0.01, "{}", r.angle_to(&truth).to_degrees());
+        assert!((t - Vector3::new(0.3, -0.1, 4.0)).norm() < 1e-3, "{t}");
+        // 20 agreeing points are more than the 15 needed, but a fifth: a
+        // minority that repeated structure can make agree on a wrong pose.
+        assert_eq!(registered_with(20), None);
+    }
 
     #[test]
     fn a_keypoint_twice_as_coarse_counts_a_quarter_as_much() {
