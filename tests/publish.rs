@@ -1,7 +1,7 @@
 //! `heritage publish` and `heritage serve` end to end: only published
 //! sites appear, curator text stays text, the IIIF manifests are complete,
-//! photos held turned show upright and the preview server never leaves
-//! its folder.
+//! photos held turned show upright, the preview server never leaves its
+//! folder, and missing viewer libraries are named before any work.
 
 mod support;
 
@@ -112,6 +112,28 @@ fn only_published_sites_appear_and_their_text_is_escaped() {
     assert!(all_files(&out).iter().all(|(_, text)| !text.contains("alert(1)")), "the hostile site is gone");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(leftovers.iter().all(|n| !n.to_string_lossy().contains("heritage-tmp")), "{leftovers:?}");
+}
+
+/// Without the viewer's libraries, `publish` and `demo` stop at once and
+/// say how to install them: the demo before minutes of rendering and
+/// building, and before touching its folder.
+#[test]
+fn missing_viewer_libraries_are_named_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive_with_sites(dir.path());
+    let missing = dir.path().join("no-node-modules");
+    let out = dir.path().join("site");
+    let demo_dir = dir.path().join("demo");
+    for args in [
+        vec!["publish", "--out", out.to_str().unwrap(), "--viewer-libs", missing.to_str().unwrap()],
+        vec!["demo", "--no-serve", "--dir", demo_dir.to_str().unwrap(), "--viewer-libs", missing.to_str().unwrap()],
+    ] {
+        let output = heritage(&archive, &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        assert!(stderr.contains("npm ci --prefix viewer"), "{args:?}: {stderr}");
+    }
+    assert!(!out.exists() && !demo_dir.exists());
 }
 
 #[test]

@@ -145,17 +145,24 @@ fn public_tour(site: &PublishedSite, model: &Path) -> Result<serde_json::Value> 
     Ok(tour)
 }
 
-/// Publishes the archive's published sites into `options.out`: built in
-/// a temporary folder next to it and swapped in whole, so visitors never
-/// see half a site and nothing of an unpublished site remains.
-pub fn publish(archive: &Archive, options: &PublishOptions) -> Result<PublishReport> {
-    if let Some(missing) = LIBRARY_FILES.iter().map(|f| options.viewer_libs.join(f)).find(|p| !p.is_file()) {
+/// Fails, saying how to install them, unless the viewer's libraries are
+/// all in `viewer_libs` (a `node_modules` folder).
+pub fn check_viewer_libs(viewer_libs: &Path) -> Result<()> {
+    if let Some(missing) = LIBRARY_FILES.iter().map(|f| viewer_libs.join(f)).find(|p| !p.is_file()) {
         bail!(
             "the viewer's libraries are not installed ({} is missing): run `npm ci --prefix viewer` in the \
              heritage checkout, or give its node_modules folder with --viewer-libs",
             missing.display()
         );
     }
+    Ok(())
+}
+
+/// Publishes the archive's published sites into `options.out`: built in
+/// a temporary folder next to it and swapped in whole, so visitors never
+/// see half a site and nothing of an unpublished site remains.
+pub fn publish(archive: &Archive, options: &PublishOptions) -> Result<PublishReport> {
+    check_viewer_libs(&options.viewer_libs)?;
     let _lock = archive.lock("publishing")?;
     let (sites, skipped) = published_sites(archive)?;
     if let Some(parent) = options.out.parent().filter(|p| !p.as_os_str().is_empty()) {

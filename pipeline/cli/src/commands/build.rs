@@ -22,7 +22,10 @@ with its photo tour and coverage report (build/sparse/).
 Outputs go to the archive's build/ folder, keyed by the content of their
 inputs: a second build with nothing new does no work, and a build that
 was killed picks up where it stopped. Only one build runs on an archive
-at a time.";
+at a time.
+
+Tạo những gì còn thiếu: ảnh thu nhỏ, ô ảnh zoom sâu, đặc trưng SIFT, các
+cặp ảnh khớp và mô hình 3D thưa; lần chạy sau chỉ làm phần mới.";
 
 /// Arguments of `heritage build`.
 #[derive(Args, Debug)]

@@ -10,10 +10,10 @@ use clap::Args;
 use heritage_archive::{Archive, Localized, SiteMeta, Slug};
 use heritage_build::{BuildOptions, build};
 use heritage_ingest::{IngestOptions, ingest};
-use heritage_publish::DEFAULT_VIEWER_LIBS;
+use heritage_publish::check_viewer_libs;
 use heritage_synthetic::{SynthOptions, synthesize};
 
-use super::publish::{publish_archive, serve_dir};
+use super::publish::{ViewerLibs, publish_archive, serve_dir};
 use crate::progress::Bars;
 use heritage_build::model_status;
 
@@ -23,8 +23,13 @@ pub const DEMO_HELP: &str = "Run the whole pipeline on a synthetic site, with no
 Renders 24 photos of a simulated Nhà Tổng Thận as a volunteer would
 take them, creates a fresh archive, adds the site with Vietnamese and
 English text, ingests the photos, builds everything, publishes the website
-and serves it on 127.0.0.1 (until Ctrl+C). Everything goes into DIR (default: ./heritage-demo), which is
-replaced on every run, so only ever point it at a demo folder.";
+and serves it on 127.0.0.1 (until Ctrl+C). Everything goes into DIR
+(default: ./heritage-demo), which is replaced on every run, so only ever
+point it at a demo folder. The website needs the viewer's libraries:
+run `npm ci --prefix viewer` in the heritage checkout first.
+
+Chạy thử toàn bộ quy trình trên một di tích mô phỏng: dựng ảnh, nhập ảnh,
+xây dựng, xuất bản và mở trang web. Trước hết hãy chạy `npm ci --prefix viewer`.";
 
 /// Arguments of `heritage demo`.
 #[derive(Args, Debug)]
@@ -43,6 +48,8 @@ pub struct DemoArgs {
     /// shows them upright.
     #[arg(long, default_value_t = 0)]
     turned: usize,
+    #[command(flatten)]
+    viewer: ViewerLibs,
     /// Do not start the preview server at the end.
     #[arg(long)]
     no_serve: bool,
@@ -57,6 +64,8 @@ const MARKER: &str = ".heritage-demo";
 /// Runs `heritage demo`.
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let started = Instant::now();
+    // Checked first: the website is the last of several minutes' work.
+    check_viewer_libs(&args.viewer.viewer_libs)?;
     prepare(&args.dir)?;
     let bars = Bars::new(true);
     let photos_dir = args.dir.join("volunteer-photos");
@@ -90,7 +99,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     println!("5/5  Publishing the website...");
     let base_url = format!("http://127.0.0.1:{}", args.port);
     let public = archive.public_dir();
-    publish_archive(&archive, public.clone(), base_url, PathBuf::from(DEFAULT_VIEWER_LIBS))?;
+    publish_archive(&archive, public.clone(), base_url, args.viewer.viewer_libs)?;
 
     println!();
     println!("Done in {:.0} s.", started.elapsed().as_secs_f64());

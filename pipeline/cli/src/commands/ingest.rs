@@ -22,7 +22,10 @@ photos are copied byte for byte into the site's photo set, made read-only
 and listed with their SHA-256 in manifest-sha256.txt. Files the site
 already has are skipped. Each bad file gets a reason; the rest go on.
 Running the same ingest again adds nothing; an ingest that was killed is
-finished by the next one.";
+finished by the next one.
+
+Kiểm tra một thư mục ảnh và chép các ảnh tốt vào di tích, giữ nguyên từng
+byte kèm mã SHA-256; mỗi tệp lỗi được nêu rõ lý do.";
 
 /// Arguments of `heritage ingest`.
 #[derive(Args, Debug)]

@@ -34,12 +34,20 @@ pub struct PublishArgs {
     /// The address the website will be served from, for IIIF ids.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     base_url: String,
-    /// OpenSeadragon's build folder (from `npm ci --prefix viewer`).
-    #[arg(long, env = "HERITAGE_VIEWER_LIBS", default_value = DEFAULT_VIEWER_LIBS, hide_default_value = true)]
-    viewer_libs: PathBuf,
+    #[command(flatten)]
+    viewer: ViewerLibs,
     /// Print a report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// Where the website's libraries come from (`--viewer-libs`).
+#[derive(Args, Debug)]
+pub struct ViewerLibs {
+    /// The viewer's libraries: the `node_modules` folder that `npm ci
+    /// --prefix viewer` fills in the heritage checkout.
+    #[arg(long, env = "HERITAGE_VIEWER_LIBS", default_value = DEFAULT_VIEWER_LIBS, hide_default_value = true)]
+    pub viewer_libs: PathBuf,
 }
 
 /// Publishes `archive` and prints what was written.
@@ -60,7 +68,7 @@ pub fn publish_archive(
 pub fn run_publish(root: &Path, args: PublishArgs) -> Result<ExitCode> {
     let archive = Archive::open(root)?;
     let out = args.out.unwrap_or_else(|| archive.public_dir());
-    let report = publish_archive(&archive, out, args.base_url, args.viewer_libs)?;
+    let report = publish_archive(&archive, out, args.base_url, args.viewer.viewer_libs)?;
     if args.json {
         print_json(&report)?;
     } else {

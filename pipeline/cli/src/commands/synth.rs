@@ -28,7 +28,10 @@ the same house more densely (bench/scaling.sh measures both).
 
 The GPS fixes are the true camera centres unless --gps-error gives them
 a phone's chance errors (e.g. 3: about 3 m on the ground, 9 m in height),
-to see how a model is oriented from poor fixes.";
+to see how a model is oriented from poor fixes.
+
+Dựng ảnh của một di tích mô phỏng từ các máy ảnh đã biết, kèm số liệu gốc
+để đối chiếu mô hình.";
 
 /// Arguments of `heritage synth`.
 #[derive(Args, Debug)]

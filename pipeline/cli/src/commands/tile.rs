@@ -30,7 +30,9 @@ Writes OUT_DIR/NAME.dzi with OUT_DIR/NAME_files/{level}/{col}_{row}.jpg
 (Deep Zoom, as OpenSeadragon reads it) and OUT_DIR/NAME/ with info.json
 and {region}/{size}/0/default.jpg files (IIIF Image API 3.0, level 0).
 EXIF orientation is applied and colours converted to sRGB. The output
-appears complete or not at all.";
+appears complete or not at all.
+
+Cắt một ảnh thành các ô ảnh zoom sâu (Deep Zoom và IIIF).";
 
 /// Arguments of `heritage tile`.
 #[derive(Args, Debug)]

@@ -16,7 +16,9 @@ pub const VERIFY_HELP: &str = "Recompute every original's SHA-256 and compare it
 Reports originals that are missing, modified or not listed. Exits with 1
 when anything is wrong, so it can run from cron. A file left unlisted by
 an interrupted ingest is completed by running that ingest again; any
-other problem means restoring the original from a backup.";
+other problem means restoring the original from a backup.
+
+Tính lại SHA-256 của mọi ảnh gốc và so với bản kê (manifest).";
 
 /// Arguments of `heritage verify`.
 #[derive(Args, Debug)]
