@@ -4,6 +4,7 @@
 //! know what to reshoot while they can still go back.
 
 use std::collections::HashMap;
+use std::fmt::Write;
 
 use nalgebra::{Rotation3, Vector3};
 use serde::Serialize;
@@ -453,7 +454,6 @@ impl Coverage {
     /// The report as text for people, Vietnamese lines first, each
     /// followed by its English.
     pub fn to_text(&self) -> String {
-        use std::fmt::Write;
         let mut s = String::new();
         let _ = writeln!(s, "Đã dựng {} / {} ảnh, {} mô hình.", self.registered, self.photos_total, self.models.len());
         let _ = writeln!(
@@ -469,6 +469,18 @@ impl Coverage {
                 let _ = writeln!(s, "  {why}");
             }
         }
+        self.write_models(&mut s);
+        self.write_unregistered(&mut s);
+        self.write_far_from_gps(&mut s);
+        self.write_up_in_doubt(&mut s);
+        self.write_turned(&mut s);
+        self.write_weak_areas(&mut s);
+        s
+    }
+
+    /// Each model's figures; past the first, its photos and where it comes
+    /// nearest a larger one; then how many groups the photos fall into.
+    fn write_models(&self, s: &mut String) {
         for (m, model) in self.models.iter().enumerate() {
             let _ = writeln!(
                 s,
@@ -493,6 +505,18 @@ impl Coverage {
                 };
             }
         }
+        if self.models.len() > 1 {
+            let _ = writeln!(
+                s,
+                "\nẢnh tách thành {} nhóm không nối với nhau: chụp thêm ảnh ở chỗ chuyển giữa các nhóm.\nThe photos fall into {} groups that do not connect: add photos where one group meets the next.",
+                self.models.len(),
+                self.models.len()
+            );
+        }
+    }
+
+    /// The photos in no model, each with its reason and advice.
+    fn write_unregistered(&self, s: &mut String) {
         let missing: Vec<&PhotoCoverage> = self.photos.iter().filter(|p| p.model.is_none()).collect();
         if !missing.is_empty() {
             let _ = writeln!(s, "\nẢnh không dựng được / photos not registered:");
@@ -501,6 +525,10 @@ impl Coverage {
                 let _ = writeln!(s, "  {}\n    {vi}\n    {en}", photo.name);
             }
         }
+    }
+
+    /// The photos far from their GPS fix, and what that may mean.
+    fn write_far_from_gps(&self, s: &mut String) {
         let astray: Vec<String> = self
             .photos
             .iter()
@@ -513,6 +541,11 @@ impl Coverage {
                 astray.join(", ")
             );
         }
+    }
+
+    /// A warning when the plane or line the cameras stand on says the
+    /// model's up may be wrong.
+    fn write_up_in_doubt(&self, s: &mut String) {
         if let Some(tilt) = self.camera_plane_tilt.filter(|&tilt| tilt > UP_DOUBT_DEG) {
             let _ = writeln!(
                 s,
@@ -525,6 +558,10 @@ impl Coverage {
                 "\nChiều đứng của mô hình có thể sai: các máy ảnh xếp theo một đường dốc {rise:.0}° so với mặt ngang, như chồng lên nhau. Nếu ảnh được chụp khi đi bộ và phần lớn chụp dọc mà không có thẻ hướng EXIF, hãy xoay thẳng chúng bằng ứng dụng ảnh rồi nộp lại.\nThe model's up may be wrong: its cameras stand along a line rising {rise:.0}° from level, as if one above another. If the photos were taken on foot and most were taken upright with no EXIF orientation tag, turn them upright in a photo app and hand them in again."
             );
         }
+    }
+
+    /// The photos that show turned a quarter, and how to mend them.
+    fn write_turned(&self, s: &mut String) {
         let turned: Vec<&str> = self.photos.iter().filter(|p| p.turn != 0).map(|p| p.name.as_str()).collect();
         if !turned.is_empty() {
             let _ = writeln!(
@@ -533,14 +570,10 @@ impl Coverage {
                 turned.join(", ")
             );
         }
-        if self.models.len() > 1 {
-            let _ = writeln!(
-                s,
-                "\nẢnh tách thành {} nhóm không nối với nhau: chụp thêm ảnh ở chỗ chuyển giữa các nhóm.\nThe photos fall into {} groups that do not connect: add photos where one group meets the next.",
-                self.models.len(),
-                self.models.len()
-            );
-        }
+    }
+
+    /// The areas too few photos see, and where to take more.
+    fn write_weak_areas(&self, s: &mut String) {
         if !self.weak_areas.is_empty() {
             let _ = writeln!(
                 s,
@@ -563,7 +596,6 @@ impl Coverage {
                 "  Chụp thêm mỗi vùng từ hai bên chỗ đứng của các ảnh đó, vài bước mỗi bên.\n  Photograph each area again from a few steps to each side of where those photos were taken."
             );
         }
-        s
     }
 }
 
