@@ -22,7 +22,7 @@ use crate::mapper::{Reconstruction, normalise};
 use crate::similarity::{Similarity, ground_distance, robust_heading_similarity, robust_similarity};
 use crate::upright::{
     EdgePlane, levelling_rotation, turned_about, upright, upright_by_camera_line, upright_by_camera_plane,
-    upright_by_edges,
+    upright_by_common_pitch, upright_by_edges,
 };
 
 /// Largest distance (metres) between a camera and its GPS fix for the
@@ -233,6 +233,7 @@ pub fn orient(
             let points: Vec<Vector3<f64>> = model.points.iter().map(|p| p.position).collect();
             let up = upright_by_camera_plane(&up, &poses, &points);
             let up = upright_by_camera_line(&up, &poses, &points);
+            let up = upright_by_common_pitch(&up, &rotations, &edge_planes(model, edges, &up));
             let (up, used) = upright_by_edges(&up, &edge_planes(model, edges, &up));
             (Some(up), used)
         }
@@ -643,13 +644,41 @@ mod tests {
             })
             .collect();
         let truth = model(poses);
+        let edges = house_edges_in_pixels(&truth);
+        let tilt = |edges: PhotoEdges| tilt_when_oriented(&truth, &edges);
+        assert!(tilt(PhotoEdges::default()) > 1.0, "{}", tilt(PhotoEdges::default()));
+        let seen = PhotoEdges { camera_of: &[0; 6], edges: edges.iter().map(|e| &e[..]).collect() };
+        assert!(tilt(seen.clone()) < 0.01, "{}", tilt(seen));
+    }
+
+    #[test]
+    fn the_edges_take_out_the_pitch_of_photos_all_facing_the_house() {
+        // Eight photos walking along the house's front, 12 m from it, all
+        // looking up at it by 20°: up leans 20° until its verticals set it.
+        let poses: Vec<Pose> = (0..8)
+            .map(|i| {
+                let centre = Vector3::new(-7.0 + 2.0 * f64::from(i), -18.0, 1.6);
+                look_at(centre, centre + Vector3::new(0.0, 1.0, 20f64.to_radians().tan()), 0.0)
+            })
+            .collect();
+        let truth = model(poses);
+        let edges = house_edges_in_pixels(&truth);
+        let tilt = |edges: PhotoEdges| tilt_when_oriented(&truth, &edges);
+        assert!((tilt(PhotoEdges::default()) - 20.0).abs() < 0.5, "{}", tilt(PhotoEdges::default()));
+        let seen = PhotoEdges { camera_of: &[0; 8], edges: edges.iter().map(|e| &e[..]).collect() };
+        assert!(tilt(seen.clone()) < 0.05, "{}", tilt(seen));
+    }
+
+    /// The edges of the house ([`house_edges`]) nearer plumb than level
+    /// in each photo of `truth` (1000 x 800 pixels), ends inside it.
+    fn house_edges_in_pixels(truth: &Reconstruction) -> Vec<Vec<Segment>> {
         let camera = truth.cameras[0];
         let pixel = |(r, t): &Pose, x: &Vector3<f64>| {
             let c = r * x + t;
             let p = [camera.focal * c.x / c.z + camera.cx, camera.focal * c.y / c.z + camera.cy];
             (c.z > 0.0 && (0.0..1000.0).contains(&p[0]) && (0.0..800.0).contains(&p[1])).then_some(p.map(|v| v as f32))
         };
-        let edges: Vec<Vec<Segment>> = truth
+        truth
             .poses
             .iter()
             .flatten()
@@ -660,16 +689,17 @@ mod tests {
                     .filter(|s| (s.b[0] - s.a[0]).abs() < (s.b[1] - s.a[1]).abs())
                     .collect()
             })
-            .collect();
-        let tilt = |edges: PhotoEdges| {
-            let (oriented, _) = orient(&truth.transformed(&scramble()), &[None; 6], &edges);
-            let (r, _) = oriented.poses[0].unwrap();
-            let world = r.inverse() * truth.poses[0].unwrap().0;
-            (world * Vector3::z()).angle(&Vector3::z()).to_degrees()
-        };
-        assert!(tilt(PhotoEdges::default()) > 1.0, "{}", tilt(PhotoEdges::default()));
-        let seen = PhotoEdges { camera_of: &[0; 6], edges: edges.iter().map(|e| &e[..]).collect() };
-        assert!(tilt(seen.clone()) < 0.01, "{}", tilt(seen));
+            .collect()
+    }
+
+    /// How far (degrees) `truth`'s vertical stands from up once its
+    /// photos, in another frame and without fixes, are oriented with
+    /// `edges`.
+    fn tilt_when_oriented(truth: &Reconstruction, edges: &PhotoEdges) -> f64 {
+        let (oriented, _) = orient(&truth.transformed(&scramble()), &vec![None; truth.poses.len()], edges);
+        let (r, _) = oriented.poses[0].unwrap();
+        let world = r.inverse() * truth.poses[0].unwrap().0;
+        (world * Vector3::z()).angle(&Vector3::z()).to_degrees()
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //! up. Up is the direction most nearly in the planes of the edges that
 //! may be vertical, chosen ever more strictly as up improves: COLMAP's
 //! Manhattan-world aligner finds vertical vanishing points for the same
-//! end.
+//! end. Photos all facing one way leave up free to turn about their
+//! common level axis, so a pitch they share (a facade photographed from
+//! the street, looking up) leans it; the edges take that pitch out too.
 //!
 //! Photos turned a quarter without an EXIF orientation tag have plumb
 //! rows; where they are most of a set, the plane the cameras stand on,
@@ -180,6 +182,90 @@ pub fn upright_by_edges(up: &Vector3<f64>, planes: &[EdgePlane]) -> (Vector3<f64
         gate = (gate / 2.0).max(LAST_EDGE_GATE_DEG);
     }
     if refined.angle(up) > MAX_EDGE_CORRECTION_DEG.to_radians() { (*up, 0) } else { (refined, used) }
+}
+
+/// Photos face one way when the second spread (variance) of their level
+/// axes is below this (about ±25° of heading spread evenly).
+const ONE_WAY_SPREAD: f64 = 0.067;
+
+/// Largest common pitch (degrees) of photos facing one way that the edges
+/// may take out of up: people photograph a facade from the street
+/// pitched up by up to about this much.
+const MAX_COMMON_PITCH_DEG: f64 = 35.0;
+
+/// An edge plane tells the pitch only where its normal leans at least
+/// this far (sine, 10°) from the photos' level axis: the plane of an
+/// edge through a photo's centre holds every up turned about that axis.
+const MIN_PITCH_LEVER: f64 = 0.17;
+
+/// `up` turned about the level axis of photos with world-to-camera
+/// `rotations` to where the most vertical edges' `planes` hold it, for
+/// photos that all face one way: their level axes leave up free to turn
+/// about them, and `upright` took it square to their views, so that a
+/// pitch they share (a facade photographed from the street, looking up)
+/// leans up by as much, more than [`upright_by_edges`] corrects. Each
+/// plane holds one such turn; the turn within [`MAX_COMMON_PITCH_DEG`]
+/// that most planes' weight holds within [`LAST_EDGE_GATE_DEG`] is taken
+/// when at least [`MIN_VERTICAL_EDGES`] planes hold it. `up` itself for
+/// photos facing many ways, or without such edges.
+pub fn upright_by_common_pitch(up: &Vector3<f64>, rotations: &[Rotation3<f64>], planes: &[EdgePlane]) -> Vector3<f64> {
+    let Some(axis) = common_level_axis(up, rotations) else { return *up };
+    let Some(axis) = (axis - axis.dot(up) * up).try_normalize(f64::EPSILON) else { return *up };
+    let across = axis.cross(up);
+    let max_pitch = MAX_COMMON_PITCH_DEG.to_radians();
+    // Each plane's turn and weight: n . (cos t up + sin t across) = 0.
+    let mut turns: Vec<(f64, f64)> = planes
+        .iter()
+        .filter_map(|plane| {
+            let (along_up, along_across) = (plane.normal.dot(up), plane.normal.dot(&across));
+            let lever = along_up.hypot(along_across);
+            let turn = (-along_up / along_across).atan();
+            (lever >= MIN_PITCH_LEVER && turn.abs() <= max_pitch).then_some((turn, plane.weight * lever * lever))
+        })
+        .collect();
+    turns.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // The window of turns twice the gate wide that holds most weight.
+    let gate = LAST_EDGE_GATE_DEG.to_radians();
+    let (mut best, mut end, mut held) = (None::<(f64, usize, usize)>, 0, 0.0);
+    for start in 0..turns.len() {
+        while end < turns.len() && turns[end].0 <= turns[start].0 + 2.0 * gate {
+            held += turns[end].1;
+            end += 1;
+        }
+        if best.is_none_or(|(weight, _, _)| held > weight) {
+            best = Some((held, start, end));
+        }
+        held -= turns[start].1;
+    }
+    match best {
+        Some((_, start, end)) if end - start >= MIN_VERTICAL_EDGES => {
+            let window = &turns[start..end];
+            let turn = window.iter().map(|(t, w)| t * w).sum::<f64>() / window.iter().map(|(_, w)| w).sum::<f64>();
+            (turn.cos() * up + turn.sin() * across).normalize()
+        }
+        _ => *up,
+    }
+}
+
+/// The axis the level axes of photos with world-to-camera `rotations`
+/// share (each photo's x axis, or its y axis where its rows lie nearer
+/// plumb than level about `up`), if they all face about one way.
+fn common_level_axis(up: &Vector3<f64>, rotations: &[Rotation3<f64>]) -> Option<Vector3<f64>> {
+    if rotations.len() < 2 {
+        return None;
+    }
+    let scatter: Matrix3<f64> = rotations
+        .iter()
+        .map(|r| {
+            let level = r.transpose() * if turned_about(r, up) { Vector3::y() } else { Vector3::x() };
+            level * level.transpose()
+        })
+        .sum::<Matrix3<f64>>()
+        / rotations.len() as f64;
+    let eigen = scatter.symmetric_eigen();
+    let mut order = [0, 1, 2];
+    order.sort_by(|&i, &j| eigen.eigenvalues[j].total_cmp(&eigen.eigenvalues[i]));
+    (eigen.eigenvalues[order[1]] < ONE_WAY_SPREAD).then(|| eigen.eigenvectors.column(order[0]).into())
 }
 
 /// The spreads (variances) of the centres of cameras with world-to-camera
@@ -487,15 +573,31 @@ mod tests {
         assert_eq!(upright(&photos[..1]), None);
     }
 
-    /// The planes of `edges` as photos from `headings` (radians, standing
-    /// 30 m from the house, eyes 1.6 m up, looking at its middle, rolled
-    /// up to 1.2°) see them, their ends off by up to half a pixel of a
-    /// 1000-pixel focal length, as `plumb_candidates` keeps them.
-    fn seen_planes(edges: &[(Vector3<f64>, Vector3<f64>)], headings: &[f64]) -> Vec<EdgePlane> {
+    /// Photos from `headings` (radians), standing 30 m from the house,
+    /// eyes 1.6 m up, looking at its middle, rolled up to 1.2°: their
+    /// centres and world-to-camera rotations.
+    fn around(headings: &[f64]) -> Vec<(Vector3<f64>, Rotation3<f64>)> {
+        let roll = |i: usize| 0.02 * (i as f64 * 1.7).sin();
+        let centre = |heading: f64| Vector3::new(-30.0 * heading.cos(), -30.0 * heading.sin(), 1.6);
+        headings
+            .iter()
+            .enumerate()
+            .map(|(i, &h)| (centre(h), held_along(&(Vector3::new(0.0, 0.0, 5.0) - centre(h)), roll(i))))
+            .collect()
+    }
+
+    /// The planes of `edges` as photos with `cameras` (centre and
+    /// world-to-camera rotation) see them, their ends off by up to half a
+    /// pixel of a 1000-pixel focal length, as `plumb_candidates` keeps
+    /// them (within 40° of the columns, or of the rows of photos
+    /// `turned` a quarter, whose frame then stands tall).
+    fn seen_planes_turned(
+        edges: &[(Vector3<f64>, Vector3<f64>)],
+        cameras: &[(Vector3<f64>, Rotation3<f64>)],
+        turned: bool,
+    ) -> Vec<EdgePlane> {
         let mut planes = Vec::new();
-        for (i, &heading) in headings.iter().enumerate() {
-            let centre = Vector3::new(-30.0 * heading.cos(), -30.0 * heading.sin(), 1.6);
-            let rotation = held_along(&(Vector3::new(0.0, 0.0, 5.0) - centre), 0.02 * (i as f64 * 1.7).sin());
+        for (i, &(centre, rotation)) in cameras.iter().enumerate() {
             for (j, (p, q)) in edges.iter().enumerate() {
                 let image = |x: &Vector3<f64>, k: usize| {
                     let c = rotation * (x - centre);
@@ -503,8 +605,10 @@ mod tests {
                     (c.z > 0.0).then(|| [c.x / c.z + jitter, c.y / c.z - jitter])
                 };
                 let (Some(a), Some(b)) = (image(p, 0), image(q, 1)) else { continue };
-                let in_view = |v: [f64; 2]| v[0].abs() < 0.7 && v[1].abs() < 0.5;
-                let lean = (b[0] - a[0]).abs().atan2((b[1] - a[1]).abs());
+                let (wide, tall) = if turned { (0.5, 0.7) } else { (0.7, 0.5) };
+                let in_view = |v: [f64; 2]| v[0].abs() < wide && v[1].abs() < tall;
+                let (across, along) = ((b[0] - a[0]).abs(), (b[1] - a[1]).abs());
+                let lean = if turned { along.atan2(across) } else { across.atan2(along) };
                 if in_view(a) && in_view(b) && lean < 40f64.to_radians() {
                     planes.push(EdgePlane::seen(&rotation, a, b));
                 }
@@ -513,27 +617,79 @@ mod tests {
         planes
     }
 
+    /// As [`seen_planes_turned`], photos held upright.
+    fn seen_planes(
+        edges: &[(Vector3<f64>, Vector3<f64>)],
+        cameras: &[(Vector3<f64>, Rotation3<f64>)],
+    ) -> Vec<EdgePlane> {
+        seen_planes_turned(edges, cameras, false)
+    }
+
     #[test]
     fn vertical_edges_level_a_model_the_photos_left_tilted() {
         let tilted = Rotation3::from_axis_angle(&Vector3::y_axis(), 3f64.to_radians()) * Vector3::z();
-        let around: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.52).collect();
-        let planes = seen_planes(&house_edges(), &around);
+        let headings: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.52).collect();
+        let planes = seen_planes(&house_edges(), &around(&headings));
         let (up, used) = upright_by_edges(&tilted, &planes);
         assert!(angle_to_z(&up) < 0.03, "{}", angle_to_z(&up));
         // The corners and window sides, not the sills and eaves.
         assert!(used > planes.len() / 2 && used < planes.len(), "{used} of {}", planes.len());
         // From the front only, up to 25° either side.
         let front: Vec<f64> = (0..6).map(|i| 1.57 + f64::from(i - 3) * 0.15).collect();
-        let (up, _) = upright_by_edges(&tilted, &seen_planes(&house_edges(), &front));
+        let (up, _) = upright_by_edges(&tilted, &seen_planes(&house_edges(), &around(&front)));
         assert!(angle_to_z(&up) < 0.05, "{}", angle_to_z(&up));
+    }
+
+    /// Photos taken walking along the house's front, 12 m from it, all
+    /// facing it and pitched up by `pitch` (radians), rolled up to 1.2°
+    /// and, with `turned`, all turned a quarter.
+    fn along_the_front(pitch: f64, turned: bool) -> Vec<(Vector3<f64>, Rotation3<f64>)> {
+        let turn =
+            Rotation3::from_axis_angle(&Vector3::z_axis(), if turned { std::f64::consts::FRAC_PI_2 } else { 0.0 });
+        (0..8)
+            .map(|i| {
+                let centre = Vector3::new(-7.0 + 2.0 * f64::from(i), -18.0, 1.6);
+                let view = Vector3::new(0.0, pitch.cos(), pitch.sin());
+                (centre, turn * held_along(&view, 0.02 * (f64::from(i) * 1.7).sin()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn edges_take_a_common_pitch_out_of_photos_facing_one_way() {
+        for turned in [false, true] {
+            let cameras = along_the_front(20f64.to_radians(), turned);
+            let rotations: Vec<_> = cameras.iter().map(|(_, r)| *r).collect();
+            // Taken upright, or turned back: up square to the views, 20° off.
+            let held = if turned { along_the_front(20f64.to_radians(), false) } else { cameras.clone() };
+            let up = upright(&held.iter().map(|(_, r)| *r).collect::<Vec<_>>()).unwrap();
+            assert!((angle_to_z(&up) - 20.0).abs() < 1.0, "{}", angle_to_z(&up));
+            // More than the edges alone correct.
+            let planes = seen_planes_turned(&house_edges(), &cameras, turned);
+            assert_eq!(upright_by_edges(&up, &planes).1, 0);
+            let pitched = upright_by_common_pitch(&up, &rotations, &planes);
+            assert!(angle_to_z(&pitched) < 0.5, "turned {turned}: {}", angle_to_z(&pitched));
+            let (refined, used) = upright_by_edges(&pitched, &planes);
+            assert!(angle_to_z(&refined) < 0.05 && used >= MIN_VERTICAL_EDGES, "{} from {used}", angle_to_z(&refined));
+        }
+        // Photos level already stay so; photos facing many ways are left alone.
+        let level = along_the_front(0.0, false);
+        let up = upright(&level.iter().map(|(_, r)| *r).collect::<Vec<_>>()).unwrap();
+        let planes = seen_planes(&house_edges(), &level);
+        let rotations: Vec<_> = level.iter().map(|(_, r)| *r).collect();
+        assert!(angle_to_z(&upright_by_common_pitch(&up, &rotations, &planes)) < 0.1);
+        let ring = around(&(0..12).map(|i| f64::from(i) * 0.52).collect::<Vec<_>>());
+        let tilted = Rotation3::from_axis_angle(&Vector3::y_axis(), 10f64.to_radians()) * Vector3::z();
+        let rotations: Vec<_> = ring.iter().map(|(_, r)| *r).collect();
+        assert_eq!(upright_by_common_pitch(&tilted, &rotations, &seen_planes(&house_edges(), &ring)), tilted);
     }
 
     #[test]
     fn without_vertical_edges_up_stays_the_photos() {
         let level: Vec<_> = house_edges().into_iter().filter(|(p, q)| (p - q).normalize().z.abs() < 0.9).collect();
         let tilted = Rotation3::from_axis_angle(&Vector3::y_axis(), 3f64.to_radians()) * Vector3::z();
-        let around: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.52).collect();
-        assert_eq!(upright_by_edges(&tilted, &seen_planes(&level, &around)), (tilted, 0));
+        let headings: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.52).collect();
+        assert_eq!(upright_by_edges(&tilted, &seen_planes(&level, &around(&headings))), (tilted, 0));
         assert_eq!(upright_by_edges(&tilted, &[]), (tilted, 0));
     }
 
