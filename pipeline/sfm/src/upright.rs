@@ -333,13 +333,19 @@ const MAX_VIEW_ACROSS: f64 = 0.5;
 /// taken where the plane then lies within `UP_DOUBT_DEG` of level: people
 /// walk at about one height. Where it does not (a slope walked up with
 /// the photos held level), `up` stays, and the coverage report warns.
-pub fn upright_by_camera_plane(up: &Vector3<f64>, poses: &[&Pose], points: &[Vector3<f64>]) -> Vector3<f64> {
+/// `unpitch` takes out a pitch the photos share ([`turned_back_up`]).
+pub fn upright_by_camera_plane(
+    up: &Vector3<f64>,
+    poses: &[&Pose],
+    points: &[Vector3<f64>],
+    unpitch: &dyn Fn(&Vector3<f64>) -> Vector3<f64>,
+) -> Vector3<f64> {
     let Some(normal) = camera_plane(poses) else { return *up };
     let level = |v: &Vector3<f64>| normal.dot(v).abs() >= UP_DOUBT_DEG.to_radians().cos();
     if level(&up.normalize()) {
         return *up;
     }
-    turned_back_up(&normal, poses, points, level).unwrap_or(*up)
+    turned_back_up(&normal, poses, points, unpitch, level).unwrap_or(*up)
 }
 
 /// Up from the photos each taken as held level or turned a quarter, where
@@ -352,8 +358,14 @@ pub fn upright_by_camera_plane(up: &Vector3<f64>, poses: &[&Pose], points: &[Vec
 /// down). Up is sought level with the line and across the views
 /// ([`turned_back_up`]) and taken where the line then lies within
 /// `UP_DOUBT_DEG` of level; else `up` stays (the coverage report then
-/// warns).
-pub fn upright_by_camera_line(up: &Vector3<f64>, poses: &[&Pose], points: &[Vector3<f64>]) -> Vector3<f64> {
+/// warns). `unpitch` takes out a pitch the photos share
+/// ([`turned_back_up`]).
+pub fn upright_by_camera_line(
+    up: &Vector3<f64>,
+    poses: &[&Pose],
+    points: &[Vector3<f64>],
+    unpitch: &dyn Fn(&Vector3<f64>) -> Vector3<f64>,
+) -> Vector3<f64> {
     let Some(line) = camera_line(poses) else { return *up };
     let level = |v: &Vector3<f64>| line.dot(&v.normalize()).abs() <= UP_DOUBT_DEG.to_radians().sin();
     if level(up) && !looks_along(poses, &up.normalize()) {
@@ -361,7 +373,7 @@ pub fn upright_by_camera_line(up: &Vector3<f64>, poses: &[&Pose], points: &[Vect
     }
     let views: Vector3<f64> = poses.iter().map(|(r, _)| r.transpose() * Vector3::z()).sum();
     let Some(across) = line.cross(&views).try_normalize(f64::EPSILON) else { return *up };
-    turned_back_up(&across, poses, points, level).unwrap_or(*up)
+    turned_back_up(&across, poses, points, unpitch, level).unwrap_or(*up)
 }
 
 /// Whether most photos with world-to-camera `poses` look within
@@ -375,7 +387,10 @@ fn looks_along(poses: &[&Pose], vertical: &Vector3<f64>) -> bool {
 /// Up for photos some of which were turned a quarter without an EXIF
 /// orientation tag, sought from `start`: each photo whose rows lie nearer
 /// plumb than level about it is turned back a quarter, and [`upright`] of
-/// the photos so held refines it, three times over. It is taken where the
+/// the photos so held refines it, three times over, and `unpitch` takes
+/// out a pitch they share if they all face one way
+/// ([`upright_by_common_pitch`]), which would smear the ground's end. It
+/// is taken where the
 /// cameras then stand `level` about it and most photos look further than
 /// `UP_DOUBT_DEG` from along it, as people do (a drone's passes straight
 /// down keep their own up). The sign comes from the photos held level;
@@ -386,6 +401,7 @@ fn turned_back_up(
     start: &Vector3<f64>,
     poses: &[&Pose],
     points: &[Vector3<f64>],
+    unpitch: &dyn Fn(&Vector3<f64>) -> Vector3<f64>,
     level: impl Fn(&Vector3<f64>) -> bool,
 ) -> Option<Vector3<f64>> {
     let quarter = Rotation3::from_axis_angle(&Vector3::z_axis(), std::f64::consts::FRAC_PI_2);
@@ -396,6 +412,7 @@ fn turned_back_up(
             poses.iter().zip(&turned).map(|((r, _), &t)| if t { quarter * r } else { *r }).collect();
         vertical = upright(&held)?;
     }
+    let vertical = unpitch(&vertical);
     if !level(&vertical) || looks_along(poses, &vertical) {
         return None;
     }
