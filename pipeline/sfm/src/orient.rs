@@ -231,12 +231,12 @@ pub fn orient(
     let (up, vertical_edges) = match upright(&rotations) {
         Some(up) => {
             let points: Vec<Vector3<f64>> = model.points.iter().map(|p| p.position).collect();
-            let unpitch = |up: &Vector3<f64>| upright_by_common_pitch(up, &rotations, &edge_planes(model, edges, up));
-            let up = upright_by_camera_plane(&up, &poses, &points, &unpitch);
-            let up = upright_by_camera_line(&up, &poses, &points, &unpitch);
-            let up = unpitch(&up);
+            let pitch = |up: &Vector3<f64>| upright_by_common_pitch(up, &rotations, &edge_planes(model, edges, up));
+            let up = upright_by_camera_plane(&up, &poses, &points, &|up| pitch(up).0);
+            let up = upright_by_camera_line(&up, &poses, &points, &|up| pitch(up).0);
+            let (up, pitch_edges) = pitch(&up);
             let (up, used) = upright_by_edges(&up, &edge_planes(model, edges, &up));
-            (Some(up), used)
+            (Some(up), if used > 0 { used } else { pitch_edges })
         }
         None => (None, 0),
     };

@@ -28,7 +28,7 @@
 //! ones leave up along their views; each turned back, they set up, level
 //! with the line, its sign from the photos held level or else the ground.
 
-use nalgebra::{Matrix3, Rotation3, Vector3};
+use nalgebra::{Matrix2, Matrix3, Rotation3, Vector2, Vector3};
 
 use crate::absolute::Pose;
 
@@ -194,57 +194,65 @@ const ONE_WAY_SPREAD: f64 = 0.067;
 const MAX_COMMON_PITCH_DEG: f64 = 35.0;
 
 /// An edge plane tells the pitch only where its normal leans at least
-/// this far (sine, 10°) from the photos' level axis: the plane of an
-/// edge through a photo's centre holds every up turned about that axis.
-const MIN_PITCH_LEVER: f64 = 0.17;
+/// this far (sine, 3°) from the photos' level axis: the plane of an edge
+/// through a photo's centre holds every up turned about that axis.
+const MIN_PITCH_LEVER: f64 = 0.05;
+
+/// Step (degrees) of the turns of up tried.
+const PITCH_STEP_DEG: f64 = 0.25;
 
 /// `up` turned about the level axis of photos with world-to-camera
 /// `rotations` to where the most vertical edges' `planes` hold it, for
 /// photos that all face one way: their level axes leave up free to turn
 /// about them, and `upright` took it square to their views, so that a
 /// pitch they share (a facade photographed from the street, looking up)
-/// leans up by as much, more than [`upright_by_edges`] corrects. Each
-/// plane holds one such turn; the turn within [`MAX_COMMON_PITCH_DEG`]
-/// that most planes' weight holds within [`LAST_EDGE_GATE_DEG`] is taken
-/// when at least [`MIN_VERTICAL_EDGES`] planes hold it. `up` itself for
-/// photos facing many ways, or without such edges.
-pub fn upright_by_common_pitch(up: &Vector3<f64>, rotations: &[Rotation3<f64>], planes: &[EdgePlane]) -> Vector3<f64> {
-    let Some(axis) = common_level_axis(up, rotations) else { return *up };
-    let Some(axis) = (axis - axis.dot(up) * up).try_normalize(f64::EPSILON) else { return *up };
+/// leans up by as much, more than [`upright_by_edges`] corrects. Of the
+/// turns within [`MAX_COMMON_PITCH_DEG`], the one whose up lies within
+/// [`LAST_EDGE_GATE_DEG`] of the planes of most edge weight is taken,
+/// where at least [`MIN_VERTICAL_EDGES`] planes hold it and more weight
+/// than holds `up`, with how many edges held it. `up` itself, from no
+/// edges, for photos facing many ways, or without such edges.
+pub fn upright_by_common_pitch(
+    up: &Vector3<f64>,
+    rotations: &[Rotation3<f64>],
+    planes: &[EdgePlane],
+) -> (Vector3<f64>, usize) {
+    let Some(axis) = common_level_axis(up, rotations) else { return (*up, 0) };
+    let Some(axis) = (axis - axis.dot(up) * up).try_normalize(f64::EPSILON) else { return (*up, 0) };
     let across = axis.cross(up);
-    let max_pitch = MAX_COMMON_PITCH_DEG.to_radians();
-    // Each plane's turn and weight: n . (cos t up + sin t across) = 0.
-    let mut turns: Vec<(f64, f64)> = planes
+    // Each plane as its normal's parts along up and across.
+    let leaning: Vec<(f64, f64, f64)> = planes
         .iter()
-        .filter_map(|plane| {
-            let (along_up, along_across) = (plane.normal.dot(up), plane.normal.dot(&across));
-            let lever = along_up.hypot(along_across);
-            let turn = (-along_up / along_across).atan();
-            (lever >= MIN_PITCH_LEVER && turn.abs() <= max_pitch).then_some((turn, plane.weight * lever * lever))
-        })
+        .map(|plane| (plane.normal.dot(up), plane.normal.dot(&across), plane.weight))
+        .filter(|(along_up, along_across, _)| along_up.hypot(*along_across) >= MIN_PITCH_LEVER)
         .collect();
-    turns.sort_by(|a, b| a.0.total_cmp(&b.0));
-    // The window of turns twice the gate wide that holds most weight.
-    let gate = LAST_EDGE_GATE_DEG.to_radians();
-    let (mut best, mut end, mut held) = (None::<(f64, usize, usize)>, 0, 0.0);
-    for start in 0..turns.len() {
-        while end < turns.len() && turns[end].0 <= turns[start].0 + 2.0 * gate {
-            held += turns[end].1;
-            end += 1;
-        }
-        if best.is_none_or(|(weight, _, _)| held > weight) {
-            best = Some((held, start, end));
-        }
-        held -= turns[start].1;
+    let within = LAST_EDGE_GATE_DEG.to_radians().sin();
+    let holding = |turn: f64| {
+        let (cos, sin) = (turn.cos(), turn.sin());
+        leaning.iter().filter(move |(along_up, along_across, _)| (cos * along_up + sin * along_across).abs() <= within)
+    };
+    let held = |turn: f64| holding(turn).fold((0.0, 0), |(weight, count), (_, _, w)| (weight + w, count + 1));
+    let steps = (MAX_COMMON_PITCH_DEG / PITCH_STEP_DEG).round() as i32;
+    let turns = (-steps..=steps).map(|k| f64::from(k) * PITCH_STEP_DEG.to_radians());
+    let Some((mut turn, (weight, count))) = turns.map(|turn| (turn, held(turn))).max_by(|a, b| a.1.0.total_cmp(&b.1.0))
+    else {
+        return (*up, 0);
+    };
+    if count < MIN_VERTICAL_EDGES || weight <= held(0.0).0 {
+        return (*up, 0);
     }
-    match best {
-        Some((_, start, end)) if end - start >= MIN_VERTICAL_EDGES => {
-            let window = &turns[start..end];
-            let turn = window.iter().map(|(t, w)| t * w).sum::<f64>() / window.iter().map(|(_, w)| w).sum::<f64>();
-            (turn.cos() * up + turn.sin() * across).normalize()
-        }
-        _ => *up,
+    // Refined: the turn nearest the planes that hold it, by least squares.
+    for _ in 0..5 {
+        let moments = holding(turn).fold(Matrix2::zeros(), |sum, (along_up, along_across, w)| {
+            let normal = Vector2::new(*along_up, *along_across);
+            sum + *w * normal * normal.transpose()
+        });
+        let eigen = moments.symmetric_eigen();
+        let nearest = eigen.eigenvectors.column(eigen.eigenvalues.imin()).into_owned();
+        let nearest = if nearest.x < 0.0 { -nearest } else { nearest };
+        turn = nearest.y.atan2(nearest.x);
     }
+    ((turn.cos() * up + turn.sin() * across).normalize(), count)
 }
 
 /// The axis the level axes of photos with world-to-camera `rotations`
@@ -684,8 +692,12 @@ mod tests {
             // More than the edges alone correct.
             let planes = seen_planes_turned(&house_edges(), &cameras, turned);
             assert_eq!(upright_by_edges(&up, &planes).1, 0);
-            let pitched = upright_by_common_pitch(&up, &rotations, &planes);
-            assert!(angle_to_z(&pitched) < 0.5, "turned {turned}: {}", angle_to_z(&pitched));
+            let (pitched, held_by) = upright_by_common_pitch(&up, &rotations, &planes);
+            assert!(
+                angle_to_z(&pitched) < 0.1 && held_by >= MIN_VERTICAL_EDGES,
+                "turned {turned}: {}",
+                angle_to_z(&pitched)
+            );
             let (refined, used) = upright_by_edges(&pitched, &planes);
             assert!(angle_to_z(&refined) < 0.05 && used >= MIN_VERTICAL_EDGES, "{} from {used}", angle_to_z(&refined));
         }
@@ -694,11 +706,11 @@ mod tests {
         let up = upright(&level.iter().map(|(_, r)| *r).collect::<Vec<_>>()).unwrap();
         let planes = seen_planes(&house_edges(), &level);
         let rotations: Vec<_> = level.iter().map(|(_, r)| *r).collect();
-        assert!(angle_to_z(&upright_by_common_pitch(&up, &rotations, &planes)) < 0.1);
+        assert!(angle_to_z(&upright_by_common_pitch(&up, &rotations, &planes).0) < 0.1);
         let ring = around(&(0..12).map(|i| f64::from(i) * 0.52).collect::<Vec<_>>());
         let tilted = Rotation3::from_axis_angle(&Vector3::y_axis(), 10f64.to_radians()) * Vector3::z();
         let rotations: Vec<_> = ring.iter().map(|(_, r)| *r).collect();
-        assert_eq!(upright_by_common_pitch(&tilted, &rotations, &seen_planes(&house_edges(), &ring)), tilted);
+        assert_eq!(upright_by_common_pitch(&tilted, &rotations, &seen_planes(&house_edges(), &ring)), (tilted, 0));
     }
 
     #[test]
