@@ -103,15 +103,15 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
 
     println!();
     println!("Done in {:.0} s.", started.elapsed().as_secs_f64());
-    println!("  archive:        {}", archive.root().display());
-    println!("  photos:         {}", photos_dir.join("photos").display());
-    println!("  ground truth:   {}", photos_dir.join("truth").display());
+    println!("  archive:         {}", archive.root().display());
+    println!("  photos:          {}", photos_dir.join("photos").display());
+    println!("  ground truth:    {}", photos_dir.join("truth").display());
     println!("  deep-zoom tiles: {}", archive.build_dir().join("tiles").display());
     if let Some(model) = &model {
         println!("  coverage report: {}", model.report.display());
     }
-    println!("  website:        {}", public.display());
-    println!("  status:         heritage --archive {} status", archive.root().display());
+    println!("  website:         {}", public.display());
+    println!("  status:          heritage --archive {} status", archive.root().display());
     let ok = built.failed() == 0 && report.rejected.is_empty();
     if args.no_serve || !ok {
         return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
