@@ -164,15 +164,12 @@ pub fn upright_by_edges(up: &Vector3<f64>, planes: &[EdgePlane]) -> (Vector3<f64
             scatter += plane.weight * plane.normal * plane.normal.transpose();
             count += 1;
         }
-        let eigen = scatter.symmetric_eigen();
-        let mut order = [0, 1, 2];
-        order.sort_by(|&i, &j| eigen.eigenvalues[i].total_cmp(&eigen.eigenvalues[j]));
-        let [_, middle, most] = order.map(|i| eigen.eigenvalues[i]);
+        let [(_, least), (middle, _), (most, _)] = eigen_ascending(&scatter);
         if count < MIN_VERTICAL_EDGES || middle < MIN_EDGE_SPREAD * (middle + most) {
             return (*up, 0);
         }
         used = count;
-        let next = eigen.eigenvectors.column(order[0]).normalize();
+        let next = least.normalize();
         let next = if next.dot(up) < 0.0 { -next } else { next };
         let moved = next.angle(&refined);
         refined = next;
@@ -270,10 +267,18 @@ fn common_level_axis(up: &Vector3<f64>, rotations: &[Rotation3<f64>]) -> Option<
         })
         .sum::<Matrix3<f64>>()
         / rotations.len() as f64;
-    let eigen = scatter.symmetric_eigen();
-    let mut order = [0, 1, 2];
-    order.sort_by(|&i, &j| eigen.eigenvalues[j].total_cmp(&eigen.eigenvalues[i]));
-    (eigen.eigenvalues[order[1]] < ONE_WAY_SPREAD).then(|| eigen.eigenvectors.column(order[0]).into())
+    let [_, (middle, _), (_, widest)] = eigen_ascending(&scatter);
+    (middle < ONE_WAY_SPREAD).then_some(widest)
+}
+
+/// The eigenvalues of symmetric `m` in ascending order, each with its
+/// eigenvector.
+fn eigen_ascending(m: &Matrix3<f64>) -> [(f64, Vector3<f64>); 3] {
+    let eigen = m.symmetric_eigen();
+    let mut pairs: [(f64, Vector3<f64>); 3] =
+        std::array::from_fn(|i| (eigen.eigenvalues[i], eigen.eigenvectors.column(i).into()));
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    pairs
 }
 
 /// The spreads (variances) of the centres of cameras with world-to-camera
