@@ -2,8 +2,9 @@
 //! registered, cameras within 0.1 degree (the lane: 0.15) and 0.2 % of
 //! the scene of the truth, the model in east-north-up metres by GPS (level
 //! although the lane's fixes are a phone's), and every file of the model
-//! folder readable; narrower vector instructions match the same; files
-//! that are no readable photo are reported with why.
+//! folder readable; narrower vector instructions match the same; any
+//! number of threads gives the same model; files that are no readable
+//! photo are reported with why.
 
 mod support;
 
@@ -208,6 +209,29 @@ fn narrower_vector_instructions_find_the_same_matches() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("use amx, avx512, avx2 or none"));
     assert!(!dir.path().join("never").exists());
+}
+
+/// The same photos give the same model, byte for byte, on one thread as
+/// on three: the parallel sums are grouped the same way whatever the
+/// threads, so a rebuilt stage and an archived model can be compared.
+#[test]
+fn the_same_photos_give_the_same_model_whatever_the_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = small_synthetic_set(dir.path(), "6");
+    let model = |threads: &str| {
+        let out = dir.path().join(format!("out-{threads}"));
+        let output = std::process::Command::new(heritage_bin())
+            .args(["reconstruct", photos.to_str().unwrap(), out.to_str().unwrap()])
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        ["sparse/0/cameras.txt", "sparse/0/images.txt", "sparse/0/points3D.txt", "model.glb", "tour.json"]
+            .map(|file| std::fs::read(out.join("model").join(file)).unwrap())
+    };
+    let one = model("1");
+    assert!(one[1].len() > 1000, "a model of six photos");
+    assert!(model("3") == one, "three threads changed the model");
 }
 
 /// Files of a volunteer's folder that are not readable photos (a phone's

@@ -13,6 +13,7 @@ use nalgebra::{DMatrix, DVector, Matrix2x3, Matrix3, Rotation3, SMatrix, SVector
 use rayon::prelude::*;
 
 use crate::envelope::{Envelope, RowBlock, reverse_cuthill_mckee};
+use crate::ordered::fold_in_order;
 
 /// Intrinsics of one camera (RADIAL).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -327,10 +328,15 @@ fn observation_cost(problem: &Problem, point: &Vector3<f64>, o: &Observation, hu
 /// Robust cost and squared error sum of `observations` at the estimate
 /// of `problem` (its cameras, images and points).
 fn cost(problem: &Problem, observations: &[Observation], huber: Option<f64>) -> (f64, f64) {
-    observations
-        .par_iter()
-        .map(|o| observation_cost(problem, &problem.points[o.point], o, huber))
-        .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
+    fold_in_order(
+        observations,
+        || (0.0, 0.0),
+        |sum, o| {
+            let (cost, squared) = observation_cost(problem, &problem.points[o.point], o, huber);
+            (sum.0 + cost, sum.1 + squared)
+        },
+        |a, b| (a.0 + b.0, a.1 + b.1),
+    )
 }
 
 /// Camera-side Jacobian columns of one observation: (offset, column block).
@@ -370,7 +376,7 @@ fn scatter(blocks: &[(usize, usize)], local: &SVector<f64, LOCAL>, y: &mut [f64]
     }
 }
 
-/// Sum of two vectors of the same length (for parallel reductions).
+/// Sum of two vectors of the same length (for parallel folds).
 fn add_vectors(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
     a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
     a
@@ -633,10 +639,10 @@ impl Linearisation {
         let n = layout.size;
         let pose_values = layout.pose.iter().flatten().count() * POSE * POSE;
         let zero = || (vec![0.0; n], vec![0.0; n], vec![0.0; pose_values]);
-        (self.rhs, self.u_diagonal, self.u_poses) = self
-            .points
-            .par_iter()
-            .fold(zero, |(mut rhs, mut diagonal, mut poses), terms| {
+        (self.rhs, self.u_diagonal, self.u_poses) = fold_in_order(
+            &self.points,
+            zero,
+            |(mut rhs, mut diagonal, mut poses), terms| {
                 // b = -g_c + W V⁻¹ g_p, observation by observation.
                 let q = terms.v_inverse * terms.gradient;
                 for o in &terms.observations {
@@ -653,8 +659,9 @@ impl Linearisation {
                     }
                 }
                 (rhs, diagonal, poses)
-            })
-            .reduce(zero, |a, b| (add_vectors(a.0, b.0), add_vectors(a.1, b.1), add_vectors(a.2, b.2)));
+            },
+            |a, b| (add_vectors(a.0, b.0), add_vectors(a.1, b.1), add_vectors(a.2, b.2)),
+        );
         self.lambda = lambda;
     }
 
@@ -705,47 +712,44 @@ impl Linearisation {
                 }
             }
         };
-        pattern.points[k]
-            .par_iter()
-            .fold(
-                || (vec![0.0; na * size], Vec::new()),
-                |(mut dense, mut w), &j| {
-                    let terms = &self.points[j];
-                    // Each observation's W = Jcᵀ Jp (formed once, kept for
-                    // the second sum); this block's part of W summed over
-                    // the observations it takes part in, and of U.
-                    w.clear();
-                    w.extend(terms.observations.iter().map(|o| o.jc.transpose() * o.jp));
-                    let mut wa = SMatrix::<f64, LOCAL, 3>::zeros();
-                    for (o, wo) in
-                        terms.observations.iter().zip(&w).filter(|(o, _)| o.blocks.iter().any(|b| b.0 == at_a))
-                    {
-                        wa += wo;
-                        for &(at_b, kind_b) in o.blocks.iter() {
-                            let (rb, nb) = span(kind_b);
-                            add(&mut dense, pattern.position[at_b], nb, &|r, c| {
-                                o.jc[(0, ra + r)] * o.jc[(0, rb + c)] + o.jc[(1, ra + r)] * o.jc[(1, rb + c)]
-                            });
-                        }
+        fold_in_order(
+            &pattern.points[k],
+            || (vec![0.0; na * size], Vec::new()),
+            |(mut dense, mut w), &j| {
+                let terms = &self.points[j];
+                // Each observation's W = Jcᵀ Jp (formed once, kept for
+                // the second sum); this block's part of W summed over
+                // the observations it takes part in, and of U.
+                w.clear();
+                w.extend(terms.observations.iter().map(|o| o.jc.transpose() * o.jp));
+                let mut wa = SMatrix::<f64, LOCAL, 3>::zeros();
+                for (o, wo) in terms.observations.iter().zip(&w).filter(|(o, _)| o.blocks.iter().any(|b| b.0 == at_a)) {
+                    wa += wo;
+                    for &(at_b, kind_b) in o.blocks.iter() {
+                        let (rb, nb) = span(kind_b);
+                        add(&mut dense, pattern.position[at_b], nb, &|r, c| {
+                            o.jc[(0, ra + r)] * o.jc[(0, rb + c)] + o.jc[(1, ra + r)] * o.jc[(1, rb + c)]
+                        });
                     }
-                    // -W_a V⁻¹ W_bᵀ, observation by observation (a block
-                    // seen by several gets their sum).
-                    let left = wa * terms.v_inverse;
-                    for (o, wo) in terms.observations.iter().zip(&w) {
-                        for &(at_b, kind_b) in o.blocks.iter() {
-                            let (rb, nb) = span(kind_b);
-                            add(&mut dense, pattern.position[at_b], nb, &|r, c| {
-                                -(left[(ra + r, 0)] * wo[(rb + c, 0)]
-                                    + left[(ra + r, 1)] * wo[(rb + c, 1)]
-                                    + left[(ra + r, 2)] * wo[(rb + c, 2)])
-                            });
-                        }
+                }
+                // -W_a V⁻¹ W_bᵀ, observation by observation (a block
+                // seen by several gets their sum).
+                let left = wa * terms.v_inverse;
+                for (o, wo) in terms.observations.iter().zip(&w) {
+                    for &(at_b, kind_b) in o.blocks.iter() {
+                        let (rb, nb) = span(kind_b);
+                        add(&mut dense, pattern.position[at_b], nb, &|r, c| {
+                            -(left[(ra + r, 0)] * wo[(rb + c, 0)]
+                                + left[(ra + r, 1)] * wo[(rb + c, 1)]
+                                + left[(ra + r, 2)] * wo[(rb + c, 2)])
+                        });
                     }
-                    (dense, w)
-                },
-            )
-            .map(|(dense, _)| dense)
-            .reduce(|| vec![0.0; na * size], add_vectors)
+                }
+                (dense, w)
+            },
+            |a, b| (add_vectors(a.0, b.0), a.1),
+        )
+        .0
     }
 
     /// The reduced system `S = U - W V⁻¹ Wᵀ` formed in `pattern`'s order
@@ -786,24 +790,22 @@ impl Linearisation {
     /// `S x` without forming `S`: `U x - W V⁻¹ Wᵀ x`, point by point.
     fn multiply(&self, x: &[f64]) -> Vec<f64> {
         let n = x.len();
-        let mut y = self
-            .points
-            .par_iter()
-            .fold(
-                || vec![0.0; n],
-                |mut y, terms| {
-                    let projected: Vec<Vector2<f64>> =
-                        terms.observations.iter().map(|o| o.jc * gather(&o.blocks, x)).collect();
-                    let z: Vector3<f64> =
-                        terms.observations.iter().zip(&projected).map(|(o, r)| o.jp.transpose() * r).sum();
-                    let q = terms.v_inverse * z;
-                    for (o, r) in terms.observations.iter().zip(&projected) {
-                        scatter(&o.blocks, &(o.jc.transpose() * (r - o.jp * q)), &mut y);
-                    }
-                    y
-                },
-            )
-            .reduce(|| vec![0.0; n], add_vectors);
+        let mut y = fold_in_order(
+            &self.points,
+            || vec![0.0; n],
+            |mut y, terms| {
+                let projected: Vec<Vector2<f64>> =
+                    terms.observations.iter().map(|o| o.jc * gather(&o.blocks, x)).collect();
+                let z: Vector3<f64> =
+                    terms.observations.iter().zip(&projected).map(|(o, r)| o.jp.transpose() * r).sum();
+                let q = terms.v_inverse * z;
+                for (o, r) in terms.observations.iter().zip(&projected) {
+                    scatter(&o.blocks, &(o.jc.transpose() * (r - o.jp * q)), &mut y);
+                }
+                y
+            },
+            add_vectors,
+        );
         for (i, yi) in y.iter_mut().enumerate() {
             *yi += self.damping(i) * x[i];
         }
@@ -819,10 +821,10 @@ impl Linearisation {
             index[at] = b;
         }
         let zero = || starts.iter().map(|&(_, n)| DMatrix::<f64>::zeros(n, n)).collect::<Vec<_>>();
-        let blocks = self
-            .points
-            .par_iter()
-            .fold(zero, |mut blocks, terms| {
+        let blocks = fold_in_order(
+            &self.points,
+            zero,
+            |mut blocks, terms| {
                 // Per block this point touches: its part of W, summed.
                 let mut w: Vec<(usize, usize, SMatrix<f64, LOCAL, 3>)> = Vec::new();
                 for o in &terms.observations {
@@ -853,11 +855,12 @@ impl Linearisation {
                     }
                 }
                 blocks
-            })
-            .reduce(zero, |mut a, b| {
+            },
+            |mut a, b| {
                 a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
                 a
-            });
+            },
+        );
         starts
             .iter()
             .zip(blocks)

@@ -25,6 +25,7 @@ pub mod grid;
 pub mod intrinsics;
 pub mod mapper;
 pub mod matching;
+pub mod ordered;
 pub mod orient;
 pub mod output;
 pub mod pairs;
