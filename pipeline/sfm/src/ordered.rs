@@ -7,7 +7,9 @@
 //! differ in their sixth digit. Here the items are cut into chunks that
 //! depend only on how many there are, each chunk is folded in order, and
 //! the chunks' results are combined in order: the same photos give the
-//! same model, byte for byte, on any machine.
+//! same model, byte for byte, from run to run and on any number of
+//! threads (on one machine: the matrix products' kernels follow the
+//! processor).
 
 use rayon::prelude::*;
 
@@ -18,7 +20,7 @@ const MIN_CHUNK: usize = 64;
 
 /// Folds `items` with `fold` from `init()` in parallel chunks and
 /// combines the chunks' results with `combine`, always in the same
-/// grouping and order.
+/// grouping and order, whatever the threads.
 pub fn fold_in_order<T, A>(
     items: &[T],
     init: impl Fn() -> A + Sync,
