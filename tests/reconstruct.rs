@@ -226,8 +226,15 @@ fn the_same_photos_give_the_same_model_whatever_the_threads() {
             .output()
             .unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        ["sparse/0/cameras.txt", "sparse/0/images.txt", "sparse/0/points3D.txt", "model.glb", "tour.json"]
-            .map(|file| std::fs::read(out.join("model").join(file)).unwrap())
+        [
+            "sparse/0/cameras.txt",
+            "sparse/0/images.txt",
+            "sparse/0/points3D.txt",
+            "model.glb",
+            "tour.json",
+            "coverage.json",
+        ]
+        .map(|file| std::fs::read(out.join("model").join(file)).unwrap())
     };
     let one = model("1");
     assert!(one[1].len() > 1000, "a model of six photos");

@@ -1,7 +1,7 @@
 //! Where a model is seen by too few photos: cells of its ground plan
 //! where most points are weakly seen, and the photos that see them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use nalgebra::Vector3;
 
@@ -37,7 +37,8 @@ pub(super) fn weak_areas(model: &Reconstruction, names: &[String], east_north_up
     let (mx, my) = (quantile(&xs, 0.5), quantile(&ys, 0.5));
     let extent = (quantile(&xs, 0.95) - quantile(&xs, 0.05)).max(quantile(&ys, 0.95) - quantile(&ys, 0.05));
     let cell = (extent / 6.0).max(1e-9);
-    let mut cells: HashMap<(i64, i64), Cell> = HashMap::new();
+    // In order of their place, so that equally weak areas keep one order.
+    let mut cells: BTreeMap<(i64, i64), Cell> = BTreeMap::new();
     for p in &model.points {
         let key = (((p.position.x - mx) / cell).floor() as i64, ((p.position.y - my) / cell).floor() as i64);
         let entry = cells.entry(key).or_default();
@@ -94,5 +95,35 @@ mod tests {
         assert_eq!(compass(0.0, 1.0), "north");
         assert_eq!(compass(-1.0, -1.0), "south-west");
         assert_eq!(compass(0.2, -1.0), "south");
+    }
+
+    /// Areas as weak as each other are reported in the same order every
+    /// time (their cells' order on the ground plan), so the report of the
+    /// same photos is the same from run to run.
+    #[test]
+    fn equally_weak_areas_come_in_the_same_order_every_time() {
+        use crate::mapper::MapPoint;
+        let names: Vec<String> = (0..2).map(|i| format!("p{i}.jpg")).collect();
+        // Nine clusters of 30 points seen by two photos, 30 m apart on a grid.
+        let points: Vec<MapPoint> = (0..9)
+            .flat_map(|c| {
+                (0..30).map(move |k| MapPoint {
+                    position: Vector3::new((c % 3) as f64 * 30.0 + 0.01 * k as f64, (c / 3) as f64 * 30.0, 1.0),
+                    observations: vec![(0, 0), (1, 0)],
+                })
+            })
+            .collect();
+        let model = Reconstruction { cameras: Vec::new(), poses: vec![None, None], points };
+        let centres = || weak_areas(&model, &names, false).iter().map(|a| a.centre).collect::<Vec<_>>();
+        let first = centres();
+        assert_eq!(first.len(), MAX_WEAK_AREAS);
+        for _ in 0..20 {
+            assert_eq!(centres(), first);
+        }
+        // West to east, then south to north (the middle column's clusters
+        // straddle two cells, so they are less weak and come after).
+        let places: Vec<(i32, i32)> =
+            first.iter().map(|c| ((c[0] / 30.0).round() as i32, (c[1] / 30.0) as i32)).collect();
+        assert_eq!(places, [(0, 0), (0, 1), (0, 2), (2, 0), (2, 1)]);
     }
 }
