@@ -27,6 +27,10 @@
 //! alike stand the line on end, and photos turned either way among level
 //! ones leave up along their views; each turned back, they set up, level
 //! with the line, its sign from the photos held level or else the ground.
+//! Over a plane the cameras look across (a facade photographed row by row
+//! from a lift), turned photos among level ones likewise leave up along
+//! the views, and are turned back where the photos taken as level agree
+//! on which way is up.
 
 use nalgebra::{Matrix2, Matrix3, Rotation3, Vector2, Vector3};
 
@@ -311,12 +315,26 @@ fn centre_spreads(poses: &[&Pose]) -> Option<[(f64, Vector3<f64>); 3]> {
 /// cameras looking across their plane (a facade photographed row by row,
 /// a drone looking down), whose plane may stand at any angle.
 pub fn camera_plane(poses: &[&Pose]) -> Option<Vector3<f64>> {
+    spread_plane(poses).and_then(|(normal, along)| along.then_some(normal))
+}
+
+/// The normal of the plane cameras with world-to-camera `poses` spread
+/// over while looking across it: a facade photographed row by row, from a
+/// lift or the windows opposite, or the ground from a drone. `None` for
+/// cameras along a line or in a heap, or looking along their plane.
+pub fn camera_plane_across(poses: &[&Pose]) -> Option<Vector3<f64>> {
+    spread_plane(poses).and_then(|(normal, along)| (!along).then_some(normal))
+}
+
+/// The normal of the plane cameras with world-to-camera `poses` spread
+/// over, if they do, and whether most of them look along it.
+fn spread_plane(poses: &[&Pose]) -> Option<(Vector3<f64>, bool)> {
     let [(widest, _), (second, _), (least, normal)] = centre_spreads(poses)?;
     let mut across: Vec<f64> = poses.iter().map(|(r, _)| (r.transpose() * Vector3::z()).dot(&normal).abs()).collect();
     across.sort_by(f64::total_cmp);
     let along = across[across.len() / 2] < MAX_VIEW_ACROSS;
     let planar = second > PLANE_SPREAD * widest && least < PLANE_THICKNESS * second;
-    (planar && along).then_some(normal)
+    planar.then_some((normal, along))
 }
 
 /// The direction of the line cameras with world-to-camera `poses` stand
@@ -389,6 +407,44 @@ pub fn upright_by_camera_line(
     turned_back_up(&across, poses, points, unpitch, level).unwrap_or(*up)
 }
 
+/// Up from the photos each taken as held level or turned a quarter, where
+/// the cameras spread over a plane they look across
+/// ([`camera_plane_across`]: a facade photographed row by row from a lift)
+/// and most photos look within `UP_DOUBT_DEG` of along the photos' own
+/// `up`: the rows of photos turned a quarter among level ones cross at
+/// right angles, which leaves up only along the views, the facade taken
+/// for a floor seen from above, and a few turned photos suffice. Up is
+/// sought across the views and the rows of most photos, taken as held
+/// level ([`turned_back_up`]), and taken where the plane then stands
+/// within `UP_DOUBT_DEG` of plumb, as it does for people looking about
+/// level, and those photos agree on which way is up; else across the
+/// rows of the others (most photos turned, some either way, point their
+/// tops opposite ways); else `up` stays (a drone or a hand looking
+/// straight down, heading every way). Where most photos were turned, all
+/// the same way, both agree, and the model comes out on its side: the
+/// photos alone cannot tell the two apart. `unpitch` takes out a pitch
+/// the photos share ([`turned_back_up`]).
+pub fn upright_by_camera_plane_across(
+    up: &Vector3<f64>,
+    poses: &[&Pose],
+    points: &[Vector3<f64>],
+    unpitch: &dyn Fn(&Vector3<f64>) -> Vector3<f64>,
+) -> Vector3<f64> {
+    let Some(normal) = camera_plane_across(poses) else { return *up };
+    if !looks_along(poses, &up.normalize()) {
+        return *up;
+    }
+    let rows: Matrix3<f64> = poses.iter().map(|(r, _)| r.transpose() * Vector3::x()).map(|x| x * x.transpose()).sum();
+    let [_, (_, fewer_rows), (_, most_rows)] = eigen_ascending(&rows);
+    let views: Vector3<f64> = poses.iter().map(|(r, _)| r.transpose() * Vector3::z()).sum();
+    let plumb = |v: &Vector3<f64>| normal.dot(&v.normalize()).abs() <= UP_DOUBT_DEG.to_radians().sin();
+    [most_rows, fewer_rows]
+        .iter()
+        .filter_map(|rows| rows.cross(&views).try_normalize(f64::EPSILON))
+        .find_map(|across| turned_back_up(&across, poses, points, unpitch, plumb))
+        .unwrap_or(*up)
+}
+
 /// Whether most photos with world-to-camera `poses` look within
 /// `UP_DOUBT_DEG` of along `vertical`, as people seldom do.
 fn looks_along(poses: &[&Pose], vertical: &Vector3<f64>) -> bool {
@@ -406,10 +462,10 @@ fn looks_along(poses: &[&Pose], vertical: &Vector3<f64>) -> bool {
 /// is taken where the
 /// cameras then stand `level` about it and most photos look further than
 /// `UP_DOUBT_DEG` from along it, as people do (a drone's passes straight
-/// down keep their own up). The sign comes from the photos held level;
-/// where every photo is turned (turning back either way is alike), from
-/// the ground beneath the model's `points` ([`ground_side`]); `None` where
-/// neither tells.
+/// down keep their own up). The sign comes from the photos held level,
+/// `None` where they disagree ([`HELD_UP_AGREEMENT`]); where every photo
+/// is turned (turning back either way is alike), from the ground beneath
+/// the model's `points` ([`ground_side`]); `None` where that cannot tell.
 fn turned_back_up(
     start: &Vector3<f64>,
     poses: &[&Pose],
@@ -429,17 +485,24 @@ fn turned_back_up(
     if !level(&vertical) || looks_along(poses, &vertical) {
         return None;
     }
-    let sign: f64 = poses
+    let held_ups: Vec<f64> = poses
         .iter()
         .zip(&turned)
         .filter(|(_, t)| !**t)
         .map(|((r, _), _)| (r.transpose() * -Vector3::y()).dot(&vertical))
-        .sum();
-    if sign != 0.0 {
-        return Some(vertical * sign.signum());
+        .collect();
+    if held_ups.is_empty() {
+        return ground_side(&vertical, points).map(|side| vertical * side);
     }
-    ground_side(&vertical, points).map(|side| vertical * side)
+    let (sign, size): (f64, f64) = held_ups.iter().fold((0.0, 0.0), |(s, n), u| (s + u, n + u.abs()));
+    (sign.abs() > HELD_UP_AGREEMENT * size).then(|| vertical * sign.signum())
 }
+
+/// The photos held level must agree on which way is up by at least this
+/// share (their up directions' sum along the vertical over the sum of
+/// their sizes): people hold cameras the right way up, while photos
+/// looking down at a floor from every side point their tops every way.
+const HELD_UP_AGREEMENT: f64 = 0.5;
 
 /// Which way along `vertical` (up or down, found otherwise) is up, from
 /// where `points` end: the ground people walk on bounds them sharply from

@@ -13,7 +13,7 @@ use crate::absolute::Pose;
 use crate::frontend::PairMatches;
 use crate::mapper::{Reconstruction, reprojection_error};
 use crate::twoview::Point;
-use crate::upright::{UP_DOUBT_DEG, camera_line, camera_plane};
+use crate::upright::{UP_DOUBT_DEG, camera_line, camera_plane, camera_plane_across};
 use weak::weak_areas;
 
 /// Fewest photos that must see a point for it to count as well covered.
@@ -200,6 +200,10 @@ pub struct Coverage {
     /// rises from level, when they spread along a line rather than over a
     /// plane.
     pub camera_line_rise: Option<f64>,
+    /// How far (degrees) the plane the largest model's cameras spread
+    /// over leans from plumb, when they look across it (a facade
+    /// photographed row by row, a drone's passes looking down).
+    pub camera_wall_lean: Option<f64>,
     /// Files of the folder that could not be read as photos, each with
     /// why: set by whoever read the folder (an ingested set has none).
     pub unreadable: Vec<String>,
@@ -251,6 +255,14 @@ fn roll(rotation: &Rotation3<f64>) -> f64 {
 fn camera_plane_tilt(model: &Reconstruction) -> Option<f64> {
     let poses: Vec<&Pose> = model.poses.iter().flatten().collect();
     camera_plane(&poses).map(|normal| normal.z.abs().clamp(0.0, 1.0).acos().to_degrees())
+}
+
+/// How far (degrees) the plane `model`'s cameras spread over leans from
+/// plumb (the models are z up), if they look across it
+/// ([`camera_plane_across`]).
+fn camera_wall_lean(model: &Reconstruction) -> Option<f64> {
+    let poses: Vec<&Pose> = model.poses.iter().flatten().collect();
+    camera_plane_across(&poses).map(|normal| normal.z.abs().clamp(0.0, 1.0).asin().to_degrees())
 }
 
 /// How far (degrees) the line `model`'s cameras stand along rises from
@@ -331,6 +343,7 @@ pub fn coverage(
         weak_areas: models.first().map(|m| weak_areas(m, names, east_north_up)).unwrap_or_default(),
         camera_plane_tilt: models.first().and_then(camera_plane_tilt),
         camera_line_rise: models.first().and_then(camera_line_rise),
+        camera_wall_lean: models.first().and_then(camera_wall_lean),
         unreadable: Vec::new(),
     };
     coverage.set_turns();
@@ -340,13 +353,15 @@ pub fn coverage(
 impl Coverage {
     /// Whether the model's up can say which photos show turned: where the
     /// cameras stand on a plane or along a line, when that lies near
-    /// level (up was then checked by it, however many photos were turned);
-    /// elsewhere, while fewer than half the photos look turned.
+    /// level, or spread over a plane they look across, when that stands
+    /// near plumb (up was then checked by it, however many photos were
+    /// turned); elsewhere, while fewer than half the photos look turned.
     fn up_trusted(&self) -> bool {
-        match (self.camera_plane_tilt, self.camera_line_rise) {
-            (Some(tilt), _) => tilt <= UP_DOUBT_DEG,
-            (None, Some(rise)) => rise <= UP_DOUBT_DEG,
-            (None, None) => {
+        match (self.camera_plane_tilt, self.camera_line_rise, self.camera_wall_lean) {
+            (Some(tilt), _, _) => tilt <= UP_DOUBT_DEG,
+            (None, Some(rise), _) => rise <= UP_DOUBT_DEG,
+            (None, None, Some(lean)) if lean <= UP_DOUBT_DEG => true,
+            (None, None, _) => {
                 let turned = self.photos.iter().filter(|p| p.turned_by().is_some()).count();
                 turned * 2 < self.registered
             }
@@ -459,6 +474,7 @@ mod tests {
             weak_areas: Vec::new(),
             camera_plane_tilt: None,
             camera_line_rise: None,
+            camera_wall_lean: None,
             unreadable: Vec::new(),
         };
         let text = report.to_text();
@@ -489,6 +505,7 @@ mod tests {
             weak_areas: Vec::new(),
             camera_plane_tilt: None,
             camera_line_rise: None,
+            camera_wall_lean: None,
             unreadable: Vec::new(),
         };
         let text = report.to_text();
@@ -559,6 +576,7 @@ mod tests {
             weak_areas: Vec::new(),
             camera_plane_tilt: None,
             camera_line_rise: None,
+            camera_wall_lean: None,
             unreadable: Vec::new(),
         };
         let turns = |report: &mut Coverage| {
@@ -567,7 +585,14 @@ mod tests {
         };
         assert_eq!(turns(&mut report), [0, -90, 0, 0]);
         let text = report.to_text();
-        assert!(text.contains("how the camera was held): b.jpg\n"), "{text}");
+        assert!(text.contains("how the camera was held): b.jpg\n") && !text.contains("lift"), "{text}");
+        // Cameras in rows over an upright plane, looking across it: which
+        // photos are turned was judged from how they were held, and the
+        // text says so.
+        report.camera_wall_lean = Some(0.5);
+        assert_eq!(turns(&mut report), [0, -90, 0, 0]);
+        assert!(report.to_text().contains("could only be judged from how the photos were held"));
+        report.camera_wall_lean = None;
         // The cameras' plane far from level: up is in doubt, no photo named.
         report.camera_plane_tilt = Some(80.0);
         assert_eq!(turns(&mut report), [0; 4]);
@@ -589,6 +614,14 @@ mod tests {
         assert_eq!(turns(&mut report), [0; 4]);
         let text = report.to_text();
         assert!(!text.contains("turned a quarter") && !text.contains("may be wrong"), "{text}");
+        // Cameras over a plane they look across, standing plumb: up was
+        // checked by it, the turned photos are named; lying level (a
+        // drone's passes), it checks nothing.
+        report.camera_wall_lean = Some(1.0);
+        assert_eq!(turns(&mut report), [0, -90, 0, 90]);
+        report.camera_wall_lean = Some(80.0);
+        assert_eq!(turns(&mut report), [0; 4]);
+        report.camera_wall_lean = None;
         // Along a level line of cameras, up was checked by it: however
         // many photos are turned, they are named.
         report.camera_line_rise = Some(3.0);
@@ -646,7 +679,10 @@ mod tests {
         assert_eq!(camera_line_rise(&model((0..12).map(ring).collect(), Rotation3::identity())), None);
         // A facade photographed row by row: the cameras' plane stands
         // upright, but they look across it.
-        let grid = (0..12).map(|k| Vector3::new((k % 6) as f64 - 2.5, -10.0, (k / 6) as f64 * 2.0)).collect();
-        assert_eq!(camera_plane_tilt(&model(grid, Rotation3::identity())), None);
+        let grid: Vec<_> = (0..12).map(|k| Vector3::new((k % 6) as f64 - 2.5, -10.0, (k / 6) as f64 * 2.0)).collect();
+        assert_eq!(camera_plane_tilt(&model(grid.clone(), Rotation3::identity())), None);
+        let lean = camera_wall_lean(&model(grid, Rotation3::identity())).unwrap();
+        assert!(lean < 0.5, "{lean}");
+        assert_eq!(camera_wall_lean(&model((0..12).map(ring).collect(), Rotation3::identity())), None);
     }
 }

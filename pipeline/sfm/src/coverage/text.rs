@@ -141,6 +141,12 @@ impl Coverage {
                 "\nẢnh hiện bị xoay một góc vuông (không có thẻ hướng EXIF cho biết cách cầm máy) / photos that show turned a quarter (no EXIF orientation tag says how the camera was held): {}\n  Xoay thẳng chúng bằng ứng dụng ảnh (ứng dụng sẽ ghi thẻ hướng) rồi nộp lại.\n  Turn them upright in a photo app (which records the orientation tag) and hand them in again.",
                 turned.join(", ")
             );
+            if self.camera_wall_lean.is_some_and(|lean| lean <= UP_DOUBT_DEG) {
+                let _ = writeln!(
+                    s,
+                    "  Các máy ảnh đứng thành hàng trên một mặt phẳng đứng và nhìn thẳng vào nó (như chụp mặt tiền từng hàng từ xe nâng): ảnh nào bị xoay chỉ đoán được từ cách cầm máy của các ảnh. Nếu chính những ảnh nêu trên mới là ảnh thẳng, mô hình đang nằm nghiêng: hãy xoay thẳng các ảnh còn lại thay vì chúng.\n  The cameras stood in rows over an upright plane, looking across it (as for a facade photographed row by row from a lift): which photos are turned could only be judged from how the photos were held. If the photos named are in fact the upright ones, the model lies on its side: turn the other photos upright instead."
+                );
+            }
         }
     }
 
