@@ -9,8 +9,11 @@
 # gives the mean, RMS and largest centre error over all of them. A third
 # gives the errors between every two cameras (relative rotation and
 # direction), which the similarity alignment does not move. A fourth
-# compares the mappers alone on the same input: COLMAP's mapper on the
-# database of each of our runs (our features and verified matches).
+# gives how far apart our and COLMAP's cameras lie, against how far each
+# is from the truth: the share of the error the two models have in
+# common. A fifth compares the mappers alone on the same input: COLMAP's
+# mapper on the database of each of our runs (our features and verified
+# matches).
 #
 # usage: [HERITAGE_SIMD=avx2] bench/sparse.sh [SHARED_DIR]
 #        (needs colmap, python3 with numpy, bc, /usr/bin/time; HERITAGE_SIMD
@@ -61,6 +64,7 @@ export data
 
 runs=()
 spread=()
+shared_errors=()
 relative=()
 declare -A ours_scores
 for set in fountain-P11 Herz-Jesus-P8 sceaux-castle; do
@@ -117,6 +121,9 @@ for run in "${runs[@]}"; do
     ours_scores[$run]="$orot $opos $omean"
     relative+=("$(printf '%-20s %9s %9s %9s %9s %9s %9s %9s %9s' "$run" "$orr" "$prr" "$orm" "$prm" "$odr" "$pdr" "$odm" "$pdm")")
     spread+=("$(printf '%-20s %9s %9s %9s %9s %9s %9s' "$run" "$omean" "$pmean" "$orms" "$prms" "$omax" "$pmax")")
+    read -r between joint <<< "$(python3 bench/shared_error.py "$shared" "$(largest_model "$WORK/$run-ours/model/sparse")" \
+      "$(largest_model "$WORK/$run-colmap/sparse")" "$data/$set/gt_dense_cameras")"
+    shared_errors+=("$(printf '%-20s %9s %9s %9s %9s' "$run" "$opos" "$ppos" "$between" "$joint")")
   else
     oreg=$(awk '!/^#/ && NF {n++} END {print n/2}' "$WORK/$run-ours/model/sparse/0/images.txt")
     model=$(ls -d "$WORK/$run-colmap"/sparse/*/ | head -1)
@@ -140,6 +147,12 @@ echo "and direction from one camera to the other"
 printf '%-20s %9s %9s %9s %9s %9s %9s %9s %9s\n' run "ours rot" "peer rot" "ours mean" "peer mean" "ours dir" "peer dir" \
   "ours mean" "peer mean"
 printf '%s\n' "${relative[@]}"
+echo
+echo "How far apart the two models' cameras lie (m, median, both aligned to the truth; bench/shared_error.py), against"
+echo "their median centre errors: where they lie much closer to each other than to the truth, most of the error is"
+echo "common to both (the truth's own, or what neither models), and the lower median is decided within the rest"
+printf '%-20s %9s %9s %9s %9s\n' run "ours m" "peer m" between "mean's m"
+printf '%s\n' "${shared_errors[@]}"
 
 # The mappers alone: COLMAP's mapper on the database of our run (our
 # features and verified matches), against our mapper's model from it.
