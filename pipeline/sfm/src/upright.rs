@@ -398,12 +398,11 @@ pub fn upright_by_camera_line(
     unpitch: &dyn Fn(&Vector3<f64>) -> Vector3<f64>,
 ) -> Vector3<f64> {
     let Some(line) = camera_line(poses) else { return *up };
-    let level = |v: &Vector3<f64>| line.dot(&v.normalize()).abs() <= UP_DOUBT_DEG.to_radians().sin();
+    let level = |v: &Vector3<f64>| square_within_doubt(&line, v);
     if level(up) && !looks_along(poses, &up.normalize()) {
         return *up;
     }
-    let views: Vector3<f64> = poses.iter().map(|(r, _)| r.transpose() * Vector3::z()).sum();
-    let Some(across) = line.cross(&views).try_normalize(f64::EPSILON) else { return *up };
+    let Some(across) = line.cross(&summed_views(poses)).try_normalize(f64::EPSILON) else { return *up };
     turned_back_up(&across, poses, points, unpitch, level).unwrap_or(*up)
 }
 
@@ -436,13 +435,24 @@ pub fn upright_by_camera_plane_across(
     }
     let rows: Matrix3<f64> = poses.iter().map(|(r, _)| r.transpose() * Vector3::x()).map(|x| x * x.transpose()).sum();
     let [_, (_, fewer_rows), (_, most_rows)] = eigen_ascending(&rows);
-    let views: Vector3<f64> = poses.iter().map(|(r, _)| r.transpose() * Vector3::z()).sum();
-    let plumb = |v: &Vector3<f64>| normal.dot(&v.normalize()).abs() <= UP_DOUBT_DEG.to_radians().sin();
+    let views = summed_views(poses);
+    let plumb = |v: &Vector3<f64>| square_within_doubt(&normal, v);
     [most_rows, fewer_rows]
         .iter()
         .filter_map(|rows| rows.cross(&views).try_normalize(f64::EPSILON))
         .find_map(|across| turned_back_up(&across, poses, points, unpitch, plumb))
         .unwrap_or(*up)
+}
+
+/// The sum of the viewing directions of cameras with world-to-camera
+/// `poses`.
+fn summed_views(poses: &[&Pose]) -> Vector3<f64> {
+    poses.iter().map(|(r, _)| r.transpose() * Vector3::z()).sum()
+}
+
+/// Whether `v` lies within `UP_DOUBT_DEG` of square to unit `axis`.
+fn square_within_doubt(axis: &Vector3<f64>, v: &Vector3<f64>) -> bool {
+    axis.dot(&v.normalize()).abs() <= UP_DOUBT_DEG.to_radians().sin()
 }
 
 /// Whether most photos with world-to-camera `poses` look within

@@ -463,26 +463,35 @@ mod tests {
             weak_share: 0.4,
             meets: None,
         };
-        let report = Coverage {
-            photos_total: 13,
-            registered: 13,
-            models: vec![model(3), model(10)],
-            photos: (0..3)
+        let report = report_of(
+            vec![model(3), model(10)],
+            (0..3)
                 .map(|i| photo(format!("a{i}.jpg"), 0))
                 .chain((0..10).map(|i| photo(format!("b{i}.jpg"), 1)))
                 .collect(),
-            weak_areas: Vec::new(),
-            camera_plane_tilt: None,
-            camera_line_rise: None,
-            camera_wall_lean: None,
-            unreadable: Vec::new(),
-        };
+        );
         let text = report.to_text();
         let listed =
             "ảnh / photos: b0.jpg, b1.jpg, b2.jpg, b3.jpg, b4.jpg, b5.jpg, b6.jpg, b7.jpg … và 2 ảnh khác / and 2 more";
         assert!(text.contains(listed), "{text}");
         assert!(!text.contains("a0.jpg") && !text.contains("b8.jpg"), "{text}");
         assert!(text.contains("2 groups that do not connect"), "{text}");
+    }
+
+    /// A report of `photos`, every one registered, in `models`, and
+    /// nothing else found.
+    fn report_of(models: Vec<ModelCoverage>, photos: Vec<PhotoCoverage>) -> Coverage {
+        Coverage {
+            photos_total: photos.len(),
+            registered: photos.len(),
+            models,
+            photos,
+            weak_areas: Vec::new(),
+            camera_plane_tilt: None,
+            camera_line_rise: None,
+            camera_wall_lean: None,
+            unreadable: Vec::new(),
+        }
     }
 
     #[test]
@@ -497,17 +506,8 @@ mod tests {
             turn: 0,
             not_registered: None,
         };
-        let mut report = Coverage {
-            photos_total: 3,
-            registered: 3,
-            models: Vec::new(),
-            photos: vec![photo("a.jpg", Some(2.5)), photo("b.jpg", Some(41.0)), photo("c.jpg", None)],
-            weak_areas: Vec::new(),
-            camera_plane_tilt: None,
-            camera_line_rise: None,
-            camera_wall_lean: None,
-            unreadable: Vec::new(),
-        };
+        let mut report =
+            report_of(Vec::new(), vec![photo("a.jpg", Some(2.5)), photo("b.jpg", Some(41.0)), photo("c.jpg", None)]);
         let text = report.to_text();
         assert!(text.contains("b.jpg (41 m)") && !text.contains("a.jpg") && !text.contains("c.jpg"), "{text}");
         assert!(text.contains("xem vị trí") && text.contains("check where these photos sit"));
@@ -568,17 +568,10 @@ mod tests {
             turn: 0,
             not_registered: None,
         };
-        let mut report = Coverage {
-            photos_total: 4,
-            registered: 4,
-            models: Vec::new(),
-            photos: vec![photo("a.jpg", 1.0), photo("b.jpg", 89.0), photo("c.jpg", -12.0), photo("d.jpg", -2.0)],
-            weak_areas: Vec::new(),
-            camera_plane_tilt: None,
-            camera_line_rise: None,
-            camera_wall_lean: None,
-            unreadable: Vec::new(),
-        };
+        let mut report = report_of(
+            Vec::new(),
+            vec![photo("a.jpg", 1.0), photo("b.jpg", 89.0), photo("c.jpg", -12.0), photo("d.jpg", -2.0)],
+        );
         let turns = |report: &mut Coverage| {
             report.set_turns();
             report.photos.iter().map(|p| p.turn).collect::<Vec<_>>()
