@@ -21,8 +21,8 @@ use crate::geo::geodetic_to_enu;
 use crate::mapper::{Reconstruction, normalise};
 use crate::similarity::{Similarity, ground_distance, robust_heading_similarity, robust_similarity};
 use crate::upright::{
-    EdgePlane, levelling_rotation, turned_about, upright, upright_by_camera_line, upright_by_camera_plane,
-    upright_by_camera_plane_across, upright_by_common_pitch, upright_by_edges,
+    EdgePlane, levelling_rotation, turned_about, upright, upright_about, upright_by_camera_line,
+    upright_by_camera_plane, upright_by_camera_plane_across, upright_by_common_pitch, upright_by_edges,
 };
 
 /// Largest distance (metres) between a camera and its GPS fix for the
@@ -108,23 +108,76 @@ fn levelling(model: &Reconstruction, up: Option<Vector3<f64>>) -> Similarity {
 /// passes straight down along one heading do (every x axis parallel, the
 /// views taken for level ones), and then the fixes decide. Where up is
 /// right, a fix within reach in three dimensions is within reach from
-/// above, so the levelled fit keeps at least as many.
+/// above, so the levelled fit keeps at least as many. Where both keep as
+/// many, the fit in three dimensions is taken if it is far closer seen
+/// from above ([`WRONG_UP_RMS_RATIO`]). The up it gives is then `refine`d
+/// by the photos held about it, and the levelled fit about that taken
+/// if it keeps as many fixes: the fixes' heights tilt a fit in three
+/// dimensions.
 fn fit_to_fixes(
     up: Option<Vector3<f64>>,
     from: &[Vector3<f64>],
     to: &[Vector3<f64>],
+    refine: &dyn Fn(&Vector3<f64>) -> Option<Vector3<f64>>,
 ) -> Option<(Similarity, Vec<bool>)> {
     let Some(up) = up else {
         return robust_similarity(from, to, MAX_GPS_ERROR);
     };
-    let tilt = levelling_rotation(&up);
-    let levelled: Vec<Vector3<f64>> = from.iter().map(|c| tilt * c).collect();
-    let level_fit = robust_heading_similarity(&levelled, to, MAX_GPS_ERROR)
-        .map(|(turn, inliers)| (Similarity { rotation: turn.rotation * tilt, ..turn }, inliers));
+    let level_fit_about = |up: &Vector3<f64>| {
+        let tilt = levelling_rotation(up);
+        let levelled: Vec<Vector3<f64>> = from.iter().map(|c| tilt * c).collect();
+        robust_heading_similarity(&levelled, to, MAX_GPS_ERROR)
+            .map(|(turn, inliers)| (Similarity { rotation: turn.rotation * tilt, ..turn }, inliers))
+    };
+    let level_fit = level_fit_about(&up);
     let agreeing =
         |fit: &Option<(Similarity, Vec<bool>)>| fit.as_ref().map_or(0, |(_, k)| k.iter().filter(|&&k| k).count());
     let spatial_fit = robust_similarity(from, to, MAX_GPS_ERROR);
-    if agreeing(&spatial_fit) > agreeing(&level_fit) { spatial_fit } else { level_fit }
+    let (spatial, level) = (agreeing(&spatial_fit), agreeing(&level_fit));
+    let closer_seen_from_above = || {
+        let rms =
+            |fit: &Option<(Similarity, Vec<bool>)>| fit.as_ref().map_or(f64::INFINITY, |f| ground_rms(f, from, to));
+        rms(&spatial_fit) * WRONG_UP_RMS_RATIO < rms(&level_fit)
+    };
+    if spatial <= level && !(spatial == level && closer_seen_from_above()) {
+        return level_fit;
+    }
+    // The fixes' heights tilt the fit in three dimensions: the photos,
+    // held about the up it gives, tell up more closely.
+    let refined = spatial_fit
+        .as_ref()
+        .and_then(|(s, _)| refine(&(s.rotation.inverse() * Vector3::z())))
+        .map(|up| level_fit_about(&up));
+    match refined {
+        Some(fit) if agreeing(&fit) >= spatial => fit,
+        _ => spatial_fit,
+    }
+}
+
+/// Where the fixes agree alike with both fits (a site smaller than
+/// [`MAX_GPS_ERROR`] holds every fix near any small model), the fit in
+/// three dimensions is taken if its cameras lie this many times closer
+/// to their fixes seen from above: on the right up the levelled fit is
+/// the closest there, and on a wrong one it shrinks the model to fit.
+const WRONG_UP_RMS_RATIO: f64 = 2.0;
+
+/// Largest angle (degrees) between the up the fixes give in three
+/// dimensions and the up the photos held about it give, for the latter to
+/// be taken: beyond, the photos do not tell up (a drone looking down).
+const MAX_REFINED_TURN_DEG: f64 = 15.0;
+
+/// Root mean square distance, seen from above, of the agreeing cameras
+/// `from` placed by a fit (similarity and inlier mask) from their fixes
+/// `to`.
+fn ground_rms((similarity, inliers): &(Similarity, Vec<bool>), from: &[Vector3<f64>], to: &[Vector3<f64>]) -> f64 {
+    let squares: Vec<f64> = from
+        .iter()
+        .zip(to)
+        .zip(inliers)
+        .filter(|(_, keep)| **keep)
+        .map(|((a, b), _)| ground_distance(&similarity.apply(a), b).powi(2))
+        .collect();
+    (squares.iter().sum::<f64>() / squares.len().max(1) as f64).sqrt()
 }
 
 /// Geographic alignment of `model`, whose photos' up is `up` if they were
@@ -135,6 +188,7 @@ fn georeference(
     up: Option<Vector3<f64>>,
     fixes: &[Option<(f64, f64, f64)>],
     vertical_edges: usize,
+    refine: &dyn Fn(&Vector3<f64>) -> Option<Vector3<f64>>,
 ) -> Option<(Similarity, Frame)> {
     let with_fix: Vec<(Vector3<f64>, (f64, f64, f64))> =
         (0..model.poses.len()).filter_map(|i| Some((model.centre(i)?, (*fixes.get(i)?)?))).collect();
@@ -145,7 +199,7 @@ fn georeference(
     let origin = with_fix.iter().fold((0.0, 0.0, 0.0), |o, (_, f)| (o.0 + f.0 / n, o.1 + f.1 / n, o.2 + f.2 / n));
     let from: Vec<Vector3<f64>> = with_fix.iter().map(|(c, _)| *c).collect();
     let to: Vec<Vector3<f64>> = with_fix.iter().map(|(_, f)| Vector3::from(geodetic_to_enu(origin, *f))).collect();
-    let (similarity, inliers) = fit_to_fixes(up, &from, &to)?;
+    let (similarity, inliers) = fit_to_fixes(up, &from, &to, refine)?;
     let placed: Vec<(Vector3<f64>, f64)> = from
         .iter()
         .zip(&to)
@@ -241,7 +295,10 @@ pub fn orient(
         }
         None => (None, 0),
     };
-    let (similarity, frame) = georeference(model, up, fixes, vertical_edges)
+    let refine = |coarse: &Vector3<f64>| {
+        upright_about(coarse, &rotations).filter(|up| up.dot(coarse) > MAX_REFINED_TURN_DEG.to_radians().cos())
+    };
+    let (similarity, frame) = georeference(model, up, fixes, vertical_edges, &refine)
         .unwrap_or_else(|| (levelling(model, up), Frame::Levelled { vertical_edges }));
     (model.transformed(&similarity), frame)
 }
@@ -645,11 +702,20 @@ mod tests {
     /// Whether photo `i` of `oriented` looks level, its rows level and its
     /// top up, or, if `turned`, its rows plumb.
     fn held_as_taken(oriented: &Reconstruction, i: usize, turned: bool) -> bool {
+        held_as_taken_within(oriented, i, turned, 1e-9)
+    }
+
+    /// [`held_as_taken`] to within `tolerance` (a sine).
+    fn held_as_taken_within(oriented: &Reconstruction, i: usize, turned: bool, tolerance: f64) -> bool {
         let (r, _) = oriented.poses[i].unwrap();
         let (rows, image_up, view) =
             (r.inverse() * Vector3::x(), r.inverse() * -Vector3::y(), r.inverse() * Vector3::z());
-        let rows_held = if turned { rows.z.abs() > 1.0 - 1e-9 } else { rows.z.abs() < 1e-9 && image_up.z > 1.0 - 1e-9 };
-        view.z.abs() < 1e-9 && rows_held
+        let rows_held = if turned {
+            rows.z.abs() > 1.0 - tolerance
+        } else {
+            rows.z.abs() < tolerance && image_up.z > 1.0 - tolerance
+        };
+        view.z.abs() < tolerance && rows_held
     }
 
     #[test]
@@ -677,6 +743,32 @@ mod tests {
             for i in 0..12 {
                 assert!(held_as_taken(&oriented, i, turn(i) != 0.0), "turned {turned:?}: photo {i}");
             }
+        }
+    }
+
+    #[test]
+    fn fixes_decide_up_for_a_small_facade_row_by_row_mostly_turned_alike() {
+        // The lift's twelve photos, eight turned a quarter all the same
+        // way: the photos alone fit as well on the model's side. Their
+        // fixes (off by up to 0.5 m on the ground, 3 m in height) all lie
+        // within reach of any small model on this 12 m front, so both fits
+        // keep every fix; the levelled one shrinks the model on its side,
+        // and the fit in three dimensions, far closer seen from above, wins.
+        let turned = |i: usize| [0, 1, 2, 4, 5, 7, 9, 10].contains(&i);
+        let poses: Vec<Pose> = (0..12)
+            .map(|i| {
+                let centre = Vector3::new(4.0 * (i % 4) as f64 - 6.0, -10.0, 1.6 + 2.5 * (i / 4) as f64);
+                look_at(centre, centre + Vector3::y(), if turned(i) { std::f64::consts::FRAC_PI_2 } else { 0.0 })
+            })
+            .collect();
+        let truth = model(poses);
+        let lift_error = |i: usize| phone_error(i).component_mul(&Vector3::new(0.25, 0.25, 0.3));
+        let (oriented, frame) =
+            orient(&truth.transformed(&scramble()), &fixes_of(&truth, lift_error), &PhotoEdges::default());
+        let Frame::EastNorthUp { gps_inliers, scale_error, .. } = frame else { panic!("{frame:?}") };
+        assert!(gps_inliers == 12 && scale_error < 0.1, "{frame:?}");
+        for i in 0..12 {
+            assert!(held_as_taken_within(&oriented, i, turned(i), 1e-6), "photo {i}");
         }
     }
 

@@ -483,14 +483,8 @@ fn turned_back_up(
     unpitch: &dyn Fn(&Vector3<f64>) -> Vector3<f64>,
     level: impl Fn(&Vector3<f64>) -> bool,
 ) -> Option<Vector3<f64>> {
-    let quarter = Rotation3::from_axis_angle(&Vector3::z_axis(), std::f64::consts::FRAC_PI_2);
-    let (mut vertical, mut turned) = (*start, Vec::new());
-    for _ in 0..3 {
-        turned = poses.iter().map(|(r, _)| turned_about(r, &vertical)).collect();
-        let held: Vec<Rotation3<f64>> =
-            poses.iter().zip(&turned).map(|((r, _), &t)| if t { quarter * r } else { *r }).collect();
-        vertical = upright(&held)?;
-    }
+    let rotations: Vec<Rotation3<f64>> = poses.iter().map(|(r, _)| *r).collect();
+    let (vertical, turned) = held_about(start, &rotations)?;
     let vertical = unpitch(&vertical);
     if !level(&vertical) || looks_along(poses, &vertical) {
         return None;
@@ -513,6 +507,30 @@ fn turned_back_up(
 /// their sizes): people hold cameras the right way up, while photos
 /// looking down at a floor from every side point their tops every way.
 const HELD_UP_AGREEMENT: f64 = 0.5;
+
+/// Up from photos with world-to-camera `rotations`, sought from `start`:
+/// each photo whose rows lie nearer plumb than level about it is turned
+/// back a quarter, and [`upright`] of the photos so held refines it, three
+/// times over; with which photos were turned back. Its sign is
+/// [`upright`]'s.
+fn held_about(start: &Vector3<f64>, rotations: &[Rotation3<f64>]) -> Option<(Vector3<f64>, Vec<bool>)> {
+    let quarter = Rotation3::from_axis_angle(&Vector3::z_axis(), std::f64::consts::FRAC_PI_2);
+    let (mut vertical, mut turned) = (*start, Vec::new());
+    for _ in 0..3 {
+        turned = rotations.iter().map(|r| turned_about(r, &vertical)).collect();
+        let held: Vec<Rotation3<f64>> =
+            rotations.iter().zip(&turned).map(|(r, &t)| if t { quarter * r } else { *r }).collect();
+        vertical = upright(&held)?;
+    }
+    Some((vertical, turned))
+}
+
+/// Up from photos with world-to-camera `rotations`, each taken as held
+/// level or turned a quarter about `start` (an up known roughly, as from
+/// GPS fixes), on `start`'s side.
+pub fn upright_about(start: &Vector3<f64>, rotations: &[Rotation3<f64>]) -> Option<Vector3<f64>> {
+    held_about(start, rotations).map(|(up, _)| if up.dot(start) < 0.0 { -up } else { up })
+}
 
 /// Which way along `vertical` (up or down, found otherwise) is up, from
 /// where `points` end: the ground people walk on bounds them sharply from
