@@ -166,18 +166,29 @@ const WRONG_UP_RMS_RATIO: f64 = 2.0;
 /// be taken: beyond, the photos do not tell up (a drone looking down).
 const MAX_REFINED_TURN_DEG: f64 = 15.0;
 
-/// Root mean square distance, seen from above, of the agreeing cameras
-/// `from` placed by a fit (similarity and inlier mask) from their fixes
-/// `to`.
-fn ground_rms((similarity, inliers): &(Similarity, Vec<bool>), from: &[Vector3<f64>], to: &[Vector3<f64>]) -> f64 {
-    let squares: Vec<f64> = from
-        .iter()
+/// The agreeing cameras `from` placed by a fit (similarity and inlier
+/// mask), each with its distance, seen from above, from its fix in `to`.
+fn placed_by(
+    (similarity, inliers): &(Similarity, Vec<bool>),
+    from: &[Vector3<f64>],
+    to: &[Vector3<f64>],
+) -> Vec<(Vector3<f64>, f64)> {
+    from.iter()
         .zip(to)
         .zip(inliers)
         .filter(|(_, keep)| **keep)
-        .map(|((a, b), _)| ground_distance(&similarity.apply(a), b).powi(2))
-        .collect();
-    (squares.iter().sum::<f64>() / squares.len().max(1) as f64).sqrt()
+        .map(|((a, b), _)| {
+            let placed = similarity.apply(a);
+            (placed, ground_distance(&placed, b))
+        })
+        .collect()
+}
+
+/// Root mean square distance, seen from above, of the agreeing cameras
+/// `from` placed by `fit` from their fixes `to`.
+fn ground_rms(fit: &(Similarity, Vec<bool>), from: &[Vector3<f64>], to: &[Vector3<f64>]) -> f64 {
+    let placed = placed_by(fit, from, to);
+    (placed.iter().map(|(_, d)| d * d).sum::<f64>() / placed.len().max(1) as f64).sqrt()
 }
 
 /// Geographic alignment of `model`, whose photos' up is `up` if they were
@@ -199,14 +210,9 @@ fn georeference(
     let origin = with_fix.iter().fold((0.0, 0.0, 0.0), |o, (_, f)| (o.0 + f.0 / n, o.1 + f.1 / n, o.2 + f.2 / n));
     let from: Vec<Vector3<f64>> = with_fix.iter().map(|(c, _)| *c).collect();
     let to: Vec<Vector3<f64>> = with_fix.iter().map(|(_, f)| Vector3::from(geodetic_to_enu(origin, *f))).collect();
-    let (similarity, inliers) = fit_to_fixes(up, &from, &to, refine)?;
-    let placed: Vec<(Vector3<f64>, f64)> = from
-        .iter()
-        .zip(&to)
-        .zip(&inliers)
-        .filter(|(_, keep)| **keep)
-        .map(|((a, b), _)| (similarity.apply(a), ground_distance(&similarity.apply(a), b)))
-        .collect();
+    let fit = fit_to_fixes(up, &from, &to, refine)?;
+    let placed = placed_by(&fit, &from, &to);
+    let (similarity, _) = fit;
     if placed.len() < 3 {
         return None;
     }
