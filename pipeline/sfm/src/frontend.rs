@@ -220,7 +220,7 @@ pub struct MatchSummary {
 }
 
 /// Median of some counts (0 when empty).
-fn median(mut values: Vec<usize>) -> usize {
+pub(crate) fn median(mut values: Vec<usize>) -> usize {
     values.sort_unstable();
     values.get(values.len() / 2).copied().unwrap_or(0)
 }

@@ -47,12 +47,11 @@ pub fn sparse(
     let fixes = gps_fixes(photos);
     let edges = PhotoEdges { camera_of: &front.camera_of, edges: features.iter().map(|f| &f.edges[..]).collect() };
     let (models, frames): (Vec<Reconstruction>, Vec<Frame>) = found.iter().map(|m| orient(m, &fixes, &edges)).unzip();
-    let names: Vec<String> = photos.iter().map(|p| p.name.clone()).collect();
     let gps_offsets = match (models.first(), frames.first()) {
         (Some(model), Some(frame)) => frame.gps_offsets(model, &fixes),
         _ => vec![None; photos.len()],
     };
     let keypoints: Vec<_> = features.iter().map(points).collect();
-    let coverage = coverage(&names, &keypoints, &front.camera_of, &front.pairs, &models, &gps_offsets);
+    let coverage = coverage(photos, &keypoints, &front.camera_of, &front.pairs, &models, &gps_offsets);
     Sparse { models, frames, coverage }
 }

@@ -10,7 +10,7 @@ use nalgebra::{Rotation3, Vector3};
 use serde::Serialize;
 
 use crate::absolute::Pose;
-use crate::frontend::PairMatches;
+use crate::frontend::{PairMatches, PhotoInfo, median};
 use crate::mapper::{Reconstruction, reprojection_error};
 use crate::twoview::Point;
 use crate::upright::{UP_DOUBT_DEG, camera_line, camera_plane, camera_plane_across};
@@ -21,11 +21,29 @@ pub const WELL_SEEN: usize = 3;
 /// A photo whose rows lean more than this (degrees) from level was turned
 /// about a quarter: held upright without an EXIF orientation tag.
 const TURNED_DEG: f64 = 45.0;
+/// A photo in no model with under a quarter of the median features of the
+/// photos in a model (of all photos, when none is) shows too little
+/// detail to match; with under a quarter of their median pixels as well,
+/// it is a reduced copy.
+const FAR_BELOW: usize = 4;
 
 /// Why a photo did not join any model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum NotRegistered {
+    /// It shows too little detail to match: far fewer features than the
+    /// set's photos have (blurred, dark, burnt out, a plain surface, or a
+    /// copy made smaller).
+    TooFewFeatures {
+        /// Features found in it.
+        features: usize,
+        /// The median over the photos in a model (over all photos, when
+        /// none is).
+        typical: usize,
+        /// Its width and height, when it is much smaller than those
+        /// photos (a copy reduced for sending, not the original).
+        reduced: Option<[u32; 2]>,
+    },
     /// No other photo shares enough verified matches with it.
     TooFewMatches {
         /// Most verified inliers it shares with any photo.
@@ -44,6 +62,22 @@ impl NotRegistered {
     /// What to do about it, in Vietnamese then English.
     pub fn advice(&self) -> [String; 2] {
         match self {
+            NotRegistered::TooFewFeatures { features, typical, reduced: Some([width, height]) } => [
+                format!(
+                    "ảnh chỉ {width} x {height} px, nhỏ hơn nhiều so với các ảnh khác, nên chỉ có {features} điểm đặc trưng (các ảnh khác khoảng {typical}): nộp ảnh gốc từ máy ảnh hay điện thoại, không phải bản đã thu nhỏ để gửi"
+                ),
+                format!(
+                    "the photo is only {width} x {height} px, much smaller than the others, so it has only {features} features (the others about {typical}): hand in the original from the camera or phone, not a copy reduced for sending"
+                ),
+            ],
+            NotRegistered::TooFewFeatures { features, typical, reduced: None } => [
+                format!(
+                    "ảnh chỉ có {features} điểm đặc trưng (các ảnh khác khoảng {typical}): ảnh bị nhòe, quá tối hay cháy sáng, hoặc chỉ có mặt phẳng trơn; chụp lại rõ nét, đủ sáng, có chi tiết của di tích trong khung"
+                ),
+                format!(
+                    "only {features} features (the others about {typical}): the photo is blurred, too dark or burnt out, or shows only a plain surface; reshoot it sharp and well lit, with detail of the site in frame"
+                ),
+            ],
             NotRegistered::TooFewMatches { best_inliers } => [
                 format!(
                     "quá ít điểm khớp với ảnh khác (nhiều nhất {best_inliers}): chụp lại với phần chồng lên ảnh bên cạnh khoảng 60 %, tránh nhòe và ngược sáng"
@@ -209,7 +243,21 @@ pub struct Coverage {
     pub unreadable: Vec<String>,
 }
 
-/// Why photo `i`, in no model, did not register.
+/// Why photo `i`, in no model, did not register, if it shows far less
+/// detail than the `typical` photos (given the `features` and `sizes` of
+/// each).
+fn too_few_features(i: usize, typical: &[usize], features: &[usize], sizes: &[[u32; 2]]) -> Option<NotRegistered> {
+    let typical_features = median(typical.iter().map(|&j| features[j]).collect());
+    (features[i] * FAR_BELOW < typical_features).then(|| {
+        let pixels = |[width, height]: [u32; 2]| width as usize * height as usize;
+        let typical_pixels = median(typical.iter().map(|&j| pixels(sizes[j])).collect());
+        let reduced = (pixels(sizes[i]) * FAR_BELOW < typical_pixels).then_some(sizes[i]);
+        NotRegistered::TooFewFeatures { features: features[i], typical: typical_features, reduced }
+    })
+}
+
+/// Why photo `i`, in no model, did not register, given that it shows as
+/// much detail as the others.
 fn reason(i: usize, names: &[String], model_of: &[Option<usize>], pairs: &[PairMatches]) -> NotRegistered {
     let verified: Vec<(usize, usize)> = pairs
         .iter()
@@ -272,12 +320,12 @@ fn camera_line_rise(model: &Reconstruction) -> Option<f64> {
     camera_line(&poses).map(|direction| direction.z.abs().clamp(0.0, 1.0).asin().to_degrees())
 }
 
-/// The report for photos `names` (with their `keypoints`), the verified
-/// `pairs` and the `models` found (largest first). `gps_offsets` are the
-/// photos' distances from their GPS fixes when the first model is in
-/// geographic metres (all `None` when it is not).
+/// The report for `photos` (with their `keypoints`), the verified `pairs`
+/// and the `models` found (largest first). `gps_offsets` are the photos'
+/// distances from their GPS fixes when the first model is in geographic
+/// metres (all `None` when it is not).
 pub fn coverage(
-    names: &[String],
+    photos: &[PhotoInfo],
     keypoints: &[Vec<Point>],
     camera_of: &[usize],
     pairs: &[PairMatches],
@@ -285,6 +333,9 @@ pub fn coverage(
     gps_offsets: &[Option<f64>],
 ) -> Coverage {
     let east_north_up = gps_offsets.iter().any(Option::is_some);
+    let names: Vec<String> = photos.iter().map(|p| p.name.clone()).collect();
+    let features: Vec<usize> = keypoints.iter().map(Vec::len).collect();
+    let sizes: Vec<[u32; 2]> = photos.iter().map(|p| [p.width, p.height]).collect();
     let mut model_of = vec![None; names.len()];
     for (m, model) in models.iter().enumerate() {
         for (i, pose) in model.poses.iter().enumerate() {
@@ -320,10 +371,14 @@ pub fn coverage(
             mean_track_length: count as f64 / points.max(1) as f64,
             track_lengths: lengths,
             weak_share: lengths[0] as f64 / points.max(1) as f64,
-            meets: if m > 0 { meeting(m, names, &model_of, pairs) } else { None },
+            meets: if m > 0 { meeting(m, &names, &model_of, pairs) } else { None },
         });
     }
-    let photos = (0..names.len())
+    let registered: Vec<usize> = (0..names.len()).filter(|&i| model_of[i].is_some()).collect();
+    let typical: Vec<usize> = if registered.is_empty() { (0..names.len()).collect() } else { registered };
+    let why =
+        |i| too_few_features(i, &typical, &features, &sizes).unwrap_or_else(|| reason(i, &names, &model_of, pairs));
+    let photo_reports = (0..names.len())
         .map(|i| PhotoCoverage {
             name: names[i].clone(),
             model: model_of[i],
@@ -332,15 +387,15 @@ pub fn coverage(
             gps_offset: gps_offsets.get(i).copied().flatten(),
             roll: model_of[i].and_then(|m| models[m].poses[i].as_ref()).map(|pose| roll(&pose.0)),
             turn: 0,
-            not_registered: model_of[i].is_none().then(|| reason(i, names, &model_of, pairs)),
+            not_registered: model_of[i].is_none().then(|| why(i)),
         })
         .collect();
     let mut coverage = Coverage {
         photos_total: names.len(),
         registered: model_of.iter().flatten().count(),
         models: summaries,
-        photos,
-        weak_areas: models.first().map(|m| weak_areas(m, names, east_north_up)).unwrap_or_default(),
+        photos: photo_reports,
+        weak_areas: models.first().map(|m| weak_areas(m, &names, east_north_up)).unwrap_or_default(),
         camera_plane_tilt: models.first().and_then(camera_plane_tilt),
         camera_line_rise: models.first().and_then(camera_line_rise),
         camera_wall_lean: models.first().and_then(camera_wall_lean),
@@ -414,6 +469,45 @@ mod tests {
         assert!(NotRegistered::DegenerateGeometry.advice()[0].contains("chụp lại"));
     }
 
+    /// Photos of 640 x 427 pixels with these `names`.
+    fn infos(names: &[String]) -> Vec<PhotoInfo> {
+        names.iter().map(|name| PhotoInfo { name: name.clone(), width: 640, height: 427, exif: None }).collect()
+    }
+
+    #[test]
+    fn a_photo_with_far_fewer_features_than_the_others_is_told_why() {
+        let features = [2000, 2400, 300, 150, 2100, 1900];
+        let mut sizes = [[640, 427]; 6];
+        sizes[3] = [160, 107];
+        let all: Vec<usize> = (0..6).collect();
+        assert_eq!(too_few_features(5, &all, &features, &sizes), None);
+        let blurred = too_few_features(2, &all, &features, &sizes).expect("300 is under a quarter of 2000");
+        assert_eq!(blurred, NotRegistered::TooFewFeatures { features: 300, typical: 2000, reduced: None });
+        assert!(blurred.advice()[1].contains("blurred, too dark"), "{:?}", blurred.advice());
+        let reduced = too_few_features(3, &all, &features, &sizes).expect("150 is under a quarter of 2000");
+        assert_eq!(reduced, NotRegistered::TooFewFeatures { features: 150, typical: 2000, reduced: Some([160, 107]) });
+        assert!(reduced.advice()[0].contains("160 x 107 px"), "{:?}", reduced.advice());
+        assert!(reduced.advice()[1].contains("hand in the original"), "{:?}", reduced.advice());
+        // In the report, little detail comes before what it matched: photo
+        // 2 shares a verified pair with a registered photo.
+        let names: Vec<String> = (0..6).map(|i| format!("p{i}.jpg")).collect();
+        let keypoints: Vec<Vec<Point>> = features.iter().map(|&n| vec![[0.0, 0.0]; n]).collect();
+        let models = [Reconstruction {
+            cameras: Vec::new(),
+            poses: (0..6)
+                .map(|i| [0, 1, 4, 5].contains(&i).then(|| (Rotation3::identity(), Vector3::zeros())))
+                .collect(),
+            points: Vec::new(),
+        }];
+        let pairs = [pair(0, 1, Some(500)), pair(1, 2, Some(40)), pair(4, 5, Some(300))];
+        let report = coverage(&infos(&names), &keypoints, &[0; 6], &pairs, &models, &[None; 6]);
+        // The typical photo is one in the model: 2100 features, not 2000.
+        let why: Vec<_> = report.photos.iter().map(|p| p.not_registered.clone()).collect();
+        assert_eq!(why[2], Some(NotRegistered::TooFewFeatures { features: 300, typical: 2100, reduced: None }));
+        assert_eq!(why[3], Some(NotRegistered::TooFewFeatures { features: 150, typical: 2100, reduced: None }));
+        assert!(why[0].is_none() && why[5].is_none());
+    }
+
     #[test]
     fn where_a_group_apart_comes_nearest_a_larger_one_is_named() {
         let names: Vec<String> = (0..7).map(|i| format!("p{i}.jpg")).collect();
@@ -433,7 +527,7 @@ mod tests {
             pair(5, 6, Some(200)),
             pair(0, 5, None),
         ];
-        let report = coverage(&names, &[], &[], &pairs, &models, &[None; 7]);
+        let report = coverage(&infos(&names), &[], &[], &pairs, &models, &[None; 7]);
         let meets: Vec<_> = report.models.iter().map(|m| m.meets.clone()).collect();
         let at_2_3 = Meeting { model: 0, photo: "p3.jpg".into(), other: "p2.jpg".into(), matches: 120 };
         assert_eq!(meets, [None, Some(at_2_3), None]);
