@@ -244,8 +244,9 @@ fn the_same_photos_give_the_same_model_whatever_the_threads() {
 /// Files of a volunteer's folder that are not readable photos (a phone's
 /// HEIC, a truncated copy, a text file named .jpg) are left out with
 /// why, on the terminal, in the JSON and in coverage.txt; other files
-/// (notes, sidecars) are passed over; too few photos is an error that
-/// says what is needed.
+/// (notes, sidecars) are passed over; a photo with nothing to match (the
+/// lens cap left on) is told so; too few photos is an error that says
+/// what is needed.
 #[test]
 fn unreadable_files_are_reported_and_the_rest_reconstructs() {
     let dir = tempfile::tempdir().unwrap();
@@ -255,9 +256,12 @@ fn unreadable_files_are_reported_and_the_rest_reconstructs() {
     put(&photos, "notes.jpg", b"bring the tripod");
     put(&photos, "IMG_0100.HEIC", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic");
     put(&photos, "readme.txt", b"photos of the east wing");
+    image::RgbImage::from_pixel(640, 427, image::Rgb([3, 3, 4])).save(photos.join("lens-cap.jpg")).unwrap();
     let out = dir.path().join("out");
     let report = heritage_json(dir.path(), &["reconstruct", photos.to_str().unwrap(), out.to_str().unwrap()]);
-    assert_eq!(report["photos_total"], 6, "{report:#}");
+    assert_eq!(report["photos_total"], 7, "{report:#}");
+    let lens_cap = report["photos"].as_array().unwrap().iter().find(|p| p["name"] == "lens-cap.jpg").unwrap();
+    assert_eq!((&lens_cap["reason"], &lens_cap["features"]), (&"too_few_features".into(), &0.into()), "{lens_cap}");
     let unreadable: Vec<&str> = report["unreadable"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(unreadable.len(), 3, "{unreadable:?}");
     assert!(
@@ -267,6 +271,7 @@ fn unreadable_files_are_reported_and_the_rest_reconstructs() {
     assert!(unreadable[2].starts_with("cannot decode notes.jpg: this is not an image"));
     let text = std::fs::read_to_string(out.join("model/coverage.txt")).unwrap();
     assert!(text.contains("files that could not be read") && text.contains("notes.jpg"), "{text}");
+    assert!(text.contains("only 0 features (the others about") && text.contains("reshoot it sharp"), "{text}");
     assert!(!text.contains("readme.txt"), "{text}");
 
     let lone = dir.path().join("lone");
