@@ -20,6 +20,12 @@ const THINNED_TRACK: usize = 12;
 /// Levenberg-Marquardt's first damping (a share of the diagonal) in the
 /// mapper's adjustments.
 pub(super) const DAMPING: f64 = 1e-4;
+/// Fewest photos a global adjustment refines the intrinsics with: two
+/// leave a shared focal length ill-determined; three fix it, and must,
+/// where it was guessed (no EXIF: 1.2 times the width, a third too long
+/// for fountain-P11). Held to the guess until a fourth photo, three-photo
+/// subsets of fountain-P11 and Herz-Jesus-P8 came out 11-16° off.
+const MIN_PHOTOS_FOR_INTRINSICS: usize = 3;
 
 impl State<'_> {
     /// Registered photos that share most points with `photo`, best first.
@@ -155,7 +161,7 @@ impl State<'_> {
         }
         let options = BaOptions {
             fixed_images: fixed.iter().map(|&i| index[i]).collect(),
-            refine_intrinsics: global && self.options.refine_intrinsics && images.len() >= 4,
+            refine_intrinsics: global && self.options.refine_intrinsics && images.len() >= MIN_PHOTOS_FOR_INTRINSICS,
             refine_principal_point: self.options.refine_principal_point,
             max_iterations: if global { 30 } else { 15 },
             initial_damping: damping,
