@@ -32,8 +32,8 @@ const FAR_BELOW: usize = 4;
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum NotRegistered {
     /// It shows too little detail to match: far fewer features than the
-    /// set's photos have (blurred, dark, burnt out, a plain surface, or a
-    /// copy made smaller).
+    /// photos in a model have (blurred, dark, burnt out, a plain surface,
+    /// or a copy made smaller).
     TooFewFeatures {
         /// Features found in it.
         features: usize,
