@@ -39,7 +39,7 @@ score() {
     python3 "$shared/tools/sfm_eval.py" "$1" "$data/$2/gt_dense_cameras" \
       | awk '/^registered/ {r=$2} /^rot_median_deg/ {a=$2} /^pos_median:/ {p=$2} END {print r, a, p}'
   else
-    echo "$(grep -v '^#' "$1/images.txt" | awk 'NF' | awk 'NR % 2 == 1' | wc -l) - -"
+    echo "$(grep -v '^#' "$1/images.txt" | awk 'NR % 2 == 1 && NF' | wc -l) - -"
   fi
 }
 
