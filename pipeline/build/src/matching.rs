@@ -41,7 +41,7 @@ pub struct FeaturesStage {
 
 impl FeaturesStage {
     /// Bumped whenever the output for the same input changes.
-    const VERSION: u32 = 4;
+    const VERSION: u32 = 5;
 }
 
 impl PhotoStage for FeaturesStage {

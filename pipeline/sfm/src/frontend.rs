@@ -14,6 +14,7 @@ use crate::intrinsics::{FocalSource, Intrinsics};
 use crate::matching::{Match, MatchOptions, UnitDescriptors, guided_matches, match_descriptors};
 use crate::pairs::{PairOptions, select_pairs};
 use crate::sift::Features;
+use crate::sift::describe::turned;
 use crate::twoview::Point;
 use crate::verify::{TwoViewGeometry, VerifyOptions, verify_pair};
 
@@ -241,7 +242,8 @@ impl FrontEnd {
     }
 }
 
-/// Selects pairs, matches and verifies them in parallel.
+/// Selects pairs, matches and verifies them in parallel; then matches the
+/// photos that no pair verified again, turned (see [`match_turned`]).
 pub fn run_front_end(
     photos: &[PhotoInfo],
     features: &[Features],
@@ -253,22 +255,68 @@ pub fn run_front_end(
     let descriptors: Vec<UnitDescriptors> = features.par_iter().map(UnitDescriptors::new).collect();
     let positions: Vec<Vec<Point>> = features.iter().map(points).collect();
     let selected = select_pairs(&descriptors, &gps_positions(photos), &options.pairs);
-    progress.start("matching", selected.len() as u64);
-    let side = |i: usize| PairSide {
-        intrinsics: &cameras[camera_of[i]].intrinsics,
-        points: &positions[i],
-        descriptors: &descriptors[i],
+    // Matches `pairs`, with `turned` in place of one photo's descriptors.
+    let match_all = |pairs: &[(usize, usize)], turned: Option<(usize, &UnitDescriptors)>| -> Vec<PairMatches> {
+        pairs
+            .par_iter()
+            .map(|&(a, b)| {
+                let side = |i: usize| PairSide {
+                    intrinsics: &cameras[camera_of[i]].intrinsics,
+                    points: &positions[i],
+                    descriptors: turned.filter(|&(photo, _)| photo == i).map_or(&descriptors[i], |(_, d)| d),
+                };
+                let (matches, geometry) = match_pair(side(a), side(b), options, (a * photos.len() + b) as u64);
+                progress.advance(1);
+                PairMatches { a, b, matches, geometry }
+            })
+            .collect()
     };
-    let pairs = selected
-        .par_iter()
-        .map(|&(a, b)| {
-            let (matches, geometry) = match_pair(side(a), side(b), options, (a * photos.len() + b) as u64);
-            progress.advance(1);
-            PairMatches { a, b, matches, geometry }
-        })
-        .collect();
+    progress.start("matching", selected.len() as u64);
+    let mut pairs = match_all(&selected, None);
     progress.finish();
+    for photo in unverified(photos.len(), &pairs) {
+        let own: Vec<(usize, usize)> = selected.iter().copied().filter(|&(a, b)| a == photo || b == photo).collect();
+        progress.start("matching turned", 3 * own.len() as u64);
+        let found = match_turned(&features[photo], |turned| match_all(&own, Some((photo, turned))));
+        progress.finish();
+        if let Some(results) = found {
+            pairs.retain(|p| p.a != photo && p.b != photo);
+            pairs.extend(results);
+            pairs.sort_by_key(|p| (p.a, p.b));
+        }
+    }
     FrontEnd { cameras, camera_of, pairs }
+}
+
+/// Photos (of `count`) in no verified pair.
+fn unverified(count: usize, pairs: &[PairMatches]) -> Vec<usize> {
+    let mut verified = vec![false; count];
+    for p in pairs.iter().filter(|p| p.geometry.is_some()) {
+        verified[p.a] = true;
+        verified[p.b] = true;
+    }
+    (0..count).filter(|&i| !verified[i]).collect()
+}
+
+/// A photo held turned a quarter by a phone that records no EXIF
+/// orientation shows the site on its side, and its upright descriptors
+/// match no other photo's. Its descriptors turned a quarter, a half and
+/// three quarters are matched by `rematch`; the pairs of the turn whose
+/// verified pairs have most inliers, if any is verified.
+fn match_turned(
+    features: &Features,
+    rematch: impl Fn(&UnitDescriptors) -> Vec<PairMatches>,
+) -> Option<Vec<PairMatches>> {
+    (1..4)
+        .map(|quarters| {
+            let descriptors = (0..features.len()).flat_map(|i| turned(features.descriptor(i), quarters)).collect();
+            let results = rematch(&UnitDescriptors::new(&Features { descriptors, ..Features::default() }));
+            let inliers: usize = results.iter().filter_map(|p| p.geometry.as_ref()).map(|g| g.inliers.len()).sum();
+            (inliers, results)
+        })
+        .filter(|(inliers, _)| *inliers > 0)
+        .max_by_key(|(inliers, _)| *inliers)
+        .map(|(_, results)| results)
 }
 
 /// Whether a camera's focal length came from the photo or the user.

@@ -210,6 +210,28 @@ pub fn descriptor(plane: &Plane, x: f32, y: f32, sigma: f32, angle: f32) -> [u8;
     out
 }
 
+/// `descriptor` as taken at an angle `quarters` quarter turns greater
+/// (the bins are laid out by row, column, then orientation): the spatial
+/// grid turns with the frame and each gradient's angle, measured from the
+/// frame, drops by as many quarters (two orientation bins each).
+pub fn turned(descriptor: &[u8], quarters: usize) -> [u8; DESCRIPTOR_LEN] {
+    let mut out: [u8; DESCRIPTOR_LEN] = descriptor.try_into().expect("a SIFT descriptor");
+    let last = SPATIAL_BINS - 1;
+    for _ in 0..quarters % 4 {
+        let before = out;
+        for (i, value) in out.iter_mut().enumerate() {
+            let (row, column, orientation) =
+                (i / (SPATIAL_BINS * DESCRIPTOR_BINS), i / DESCRIPTOR_BINS % SPATIAL_BINS, i % DESCRIPTOR_BINS);
+            // A quarter turn: the new column is the old row, the new row
+            // the old column counted from the other side.
+            let (old_row, old_column) = (column, last - row);
+            let old_orientation = (orientation + 2) % DESCRIPTOR_BINS;
+            *value = before[(old_row * SPATIAL_BINS + old_column) * DESCRIPTOR_BINS + old_orientation];
+        }
+    }
+    out
+}
+
 /// Padded side: spatial bins plus one on each side, so that trilinear
 /// spreading needs no bounds checks.
 const PADDED: usize = SPATIAL_BINS + 2;
@@ -356,6 +378,27 @@ mod tests {
             let norms: f32 =
                 [a, b].iter().map(|d| d.iter().map(|&v| f32::from(v).powi(2)).sum::<f32>().sqrt()).product();
             assert!(dot / norms > 0.99, "angle {angle}, turn {turn}: cosine {}", dot / norms);
+        }
+    }
+
+    #[test]
+    fn a_turned_descriptor_is_the_descriptor_taken_a_quarter_turn_further() {
+        let plane = texture(0.0);
+        for (angle, quarters) in [(0.0f32, 1), (0.4, 1), (1.0, 2), (2.0, 3), (0.3, 4)] {
+            let base = descriptor(&plane, 48.0, 48.0, 2.5, angle);
+            let further = descriptor(
+                &plane,
+                48.0,
+                48.0,
+                2.5,
+                (angle + quarters as f32 * std::f32::consts::FRAC_PI_2).rem_euclid(TAU),
+            );
+            let moved = turned(&base, quarters);
+            let worst = moved.iter().zip(&further).map(|(&p, &q)| (i32::from(p) - i32::from(q)).abs()).max().unwrap();
+            assert!(worst <= 2, "angle {angle}, quarters {quarters}: worst byte difference {worst}");
+            if quarters % 4 != 0 {
+                assert_ne!(moved, base);
+            }
         }
     }
 

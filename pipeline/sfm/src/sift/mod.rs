@@ -1,8 +1,11 @@
 //! SIFT features (Lowe 2004) written for this project: a Gaussian scale
 //! space of 3 levels an octave, difference-of-Gaussian extrema refined to
-//! sub-pixel, edge responses rejected, up to two orientations a keypoint
-//! and RootSIFT descriptors stored as bytes the way COLMAP stores them.
+//! sub-pixel, edge responses rejected, each keypoint's affine shape
+//! adapted, and RootSIFT descriptors of the image in that shape's frame
+//! (upright, or at up to two dominant orientations), stored as bytes the
+//! way COLMAP stores them.
 
+pub mod affine;
 pub mod describe;
 pub mod detect;
 pub mod plane;
@@ -11,6 +14,7 @@ mod wide;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use affine::{Adapter, Level};
 pub use describe::DESCRIPTOR_LEN;
 use detect::{DetectOptions, find_extrema};
 use plane::{Plane, blur};
@@ -32,7 +36,12 @@ pub struct SiftOptions {
     pub peak_threshold: f32,
     /// Largest ratio of principal curvatures.
     pub edge_threshold: f32,
-    /// Most orientations one keypoint may get.
+    /// Describe each keypoint once, with the photo's vertical as its up
+    /// (as COLMAP's affine-adapted features are): more of them match
+    /// between photos taken upright; `false` for photos held at any angle,
+    /// each keypoint then described at its dominant orientations.
+    pub upright: bool,
+    /// Most orientations one keypoint may get when not upright.
     pub max_orientations: usize,
     /// Also detect on the image doubled in size (COLMAP's first octave
     /// -1) when the image's own octaves give fewer than `max_features`
@@ -49,6 +58,7 @@ impl Default for SiftOptions {
             scales_per_octave: 3,
             peak_threshold: 0.02 / 3.0,
             edge_threshold: 10.0,
+            upright: true,
             max_orientations: 2,
             upsample: true,
         }
@@ -66,7 +76,8 @@ pub struct Keypoint {
     pub y: f32,
     /// Scale (standard deviation of the Gaussian) in pixels.
     pub scale: f32,
-    /// Orientation in radians, measured from +x towards +y.
+    /// Orientation in radians, measured from +x towards +y (0 for upright
+    /// features).
     pub orientation: f32,
     /// |DoG| at the extremum.
     pub response: f32,
@@ -119,6 +130,12 @@ impl Features {
         self
     }
 }
+
+/// Samples each side of the centre of a keypoint's descriptor patch: the
+/// descriptor's window reaches 10.6 of its frame's units.
+const PATCH_HALF: usize = 22;
+/// Frame units between samples of the descriptor patch.
+const PATCH_STEP: f32 = 0.5;
 
 /// Blur the camera is assumed to have left in the input.
 const INPUT_SIGMA: f32 = 0.5;
@@ -197,30 +214,42 @@ pub fn extract(image: &Plane, options: &SiftOptions) -> Features {
     // The cap counts keypoints; one with two dominant orientations gives
     // two features, as in COLMAP.
     candidates.truncate(options.max_features);
-    let oriented: Vec<(&Candidate, f32)> = candidates
-        .par_iter()
-        .flat_map_iter(|c| {
-            let plane = &octaves[c.octave].levels[(c.level.round() as usize).clamp(1, scales)];
-            let angles =
-                describe::orientations(plane, c.x, c.y, level_sigma(c.level, scales), options.max_orientations);
-            angles.into_iter().map(move |a| (c, a))
+    let levels: Vec<Level> = octaves
+        .iter()
+        .flat_map(|o| {
+            o.levels.iter().enumerate().map(|(i, plane)| Level {
+                plane,
+                factor: o.factor,
+                blur: level_sigma(i as f32, scales) * o.factor,
+            })
         })
         .collect();
-    let described: Vec<(Keypoint, [u8; DESCRIPTOR_LEN])> = oriented
+    let adapter = Adapter::default();
+    let described: Vec<(Keypoint, [u8; DESCRIPTOR_LEN])> = candidates
         .par_iter()
-        .map(|&(c, angle)| {
-            let plane = &octaves[c.octave].levels[(c.level.round() as usize).clamp(1, scales)];
-            let sigma = level_sigma(c.level, scales);
-            let descriptor = describe::descriptor(plane, c.x, c.y, sigma, angle);
+        .flat_map_iter(|c| {
             let factor = octaves[c.octave].factor;
-            let keypoint = Keypoint {
-                x: c.x * factor + 0.5,
-                y: c.y * factor + 0.5,
-                scale: sigma * factor,
-                orientation: angle,
-                response: c.response,
+            let centre = [c.x * factor, c.y * factor];
+            let sigma = level_sigma(c.level, scales) * factor;
+            let frame = adapter.adapt(&levels, centre, sigma);
+            let patch = affine::sample(&levels, centre, &frame, PATCH_HALF, PATCH_STEP, 1.0);
+            let patch_sigma = 1.0 / PATCH_STEP;
+            let middle = PATCH_HALF as f32;
+            let angles = if options.upright {
+                vec![0.0]
+            } else {
+                describe::orientations(&patch, middle, middle, patch_sigma, options.max_orientations)
             };
-            (keypoint, descriptor)
+            angles.into_iter().map(move |angle| {
+                let keypoint = Keypoint {
+                    x: centre[0] + 0.5,
+                    y: centre[1] + 0.5,
+                    scale: sigma,
+                    orientation: angle,
+                    response: c.response,
+                };
+                (keypoint, describe::descriptor(&patch, middle, middle, patch_sigma, angle))
+            })
         })
         .collect();
     let mut features = Features { keypoints: Vec::with_capacity(described.len()), ..Features::default() };
@@ -233,7 +262,7 @@ pub fn extract(image: &Plane, options: &SiftOptions) -> Features {
 }
 
 /// First bytes of a features file.
-const MAGIC: &[u8; 8] = b"HSIFT003";
+const MAGIC: &[u8; 8] = b"HSIFT004";
 
 /// Why a features file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -324,7 +353,7 @@ mod tests {
             assert_eq!((&back, w, h), (&features, 640, 480));
             assert!(Features::from_bytes(&bytes[..bytes.len() - 1]).is_err());
         }
-        assert!(Features::from_bytes(b"HSIFT003").is_err());
+        assert!(Features::from_bytes(b"HSIFT004").is_err());
         assert!(Features::from_bytes(b"HSIFT001\0\0\0\0\0\0\0\0\0\0\0\0").is_err());
     }
 }
