@@ -48,9 +48,15 @@ pub struct MatchArgs {
     #[arg(long, value_name = "K.txt")]
     intrinsics: Option<PathBuf>,
     /// Most keypoints per photo, strongest first (one with two dominant
-    /// orientations gives two features, as in COLMAP).
+    /// orientations gives two features under --any-rotation, as in COLMAP).
     #[arg(long, default_value_t = 8192)]
     max_features: usize,
+    /// Photos held at any angle (a drone looking down, a ceiling): describe
+    /// each keypoint at its dominant orientations instead of upright.
+    /// Upright matches more between photos taken level; photos turned a
+    /// quarter are found either way.
+    #[arg(long)]
+    any_rotation: bool,
     /// Longest side photos are reduced to before finding features.
     #[arg(long, default_value_t = 3200)]
     max_image_size: u32,
@@ -149,8 +155,12 @@ pub fn match_folder(args: &MatchArgs, bars: &Bars) -> Result<Matched> {
         );
     }
     let started = std::time::Instant::now();
-    let sift =
-        SiftOptions { max_features: args.max_features, max_image_size: args.max_image_size, ..Default::default() };
+    let sift = SiftOptions {
+        max_features: args.max_features,
+        max_image_size: args.max_image_size,
+        upright: !args.any_rotation,
+        ..Default::default()
+    };
     bars.start("features", files.len() as u64);
     let loaded = map_bounded(&files, cores(), |(path, name)| {
         let photo = load_photo(path, name.clone(), &sift);
