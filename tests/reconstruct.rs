@@ -3,8 +3,9 @@
 //! the scene of the truth, the model in east-north-up metres by GPS (level
 //! although the lane's fixes are a phone's), and every file of the model
 //! folder readable; narrower vector instructions match the same; any
-//! number of threads gives the same model; files that are no readable
-//! photo are reported with why.
+//! number of threads gives the same model; photos described at any
+//! rotation place as well; files that are no readable photo are reported
+//! with why.
 
 mod support;
 
@@ -239,6 +240,19 @@ fn the_same_photos_give_the_same_model_whatever_the_threads() {
     let one = model("1");
     assert!(one[1].len() > 1000, "a model of six photos");
     assert!(model("3") == one, "three threads changed the model");
+}
+
+/// `--any-rotation` (keypoints described at their dominant orientations,
+/// for photos held at every angle) places every photo too.
+#[test]
+fn photos_described_at_any_rotation_reconstruct() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = small_synthetic_set(dir.path(), "6");
+    let out = dir.path().join("out");
+    let args = ["reconstruct", photos.to_str().unwrap(), out.to_str().unwrap(), "--any-rotation"];
+    let report = heritage_json(dir.path(), &args);
+    assert_eq!(report["registered"], 6, "{report:#}");
+    assert_eq!(report["models"].as_array().unwrap().len(), 1, "{report:#}");
 }
 
 /// Files of a volunteer's folder that are not readable photos (a phone's
