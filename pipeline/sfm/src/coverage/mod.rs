@@ -49,6 +49,12 @@ pub enum NotRegistered {
         /// Most verified inliers it shares with any photo.
         best_inliers: usize,
     },
+    /// It matches other photos, but no model could be built from any of
+    /// the photos (none holds three or more of them).
+    NoModel {
+        /// The photos it matches.
+        partners: Vec<String>,
+    },
     /// It matches only photos that are not in a model either.
     MatchesOnlyUnregistered {
         /// The photos it matches.
@@ -84,6 +90,16 @@ impl NotRegistered {
                 ),
                 format!(
                     "too few matches with any other photo (best {best_inliers}): reshoot with about 60 % overlap with its neighbours, avoiding blur and backlight"
+                ),
+            ],
+            NotRegistered::NoModel { partners } => [
+                format!(
+                    "khớp với {} nhưng không dựng được mô hình nào từ các ảnh: chụp thêm ảnh ở giữa, mỗi ảnh cách ảnh trước vài bước để hai ảnh cạnh nhau chung phần lớn khung hình",
+                    partners.join(", ")
+                ),
+                format!(
+                    "matches {} but no model could be built from the photos: take more in between, each a few steps from the last, so that neighbours share most of the frame",
+                    partners.join(", ")
                 ),
             ],
             NotRegistered::MatchesOnlyUnregistered { partners } => [
@@ -282,9 +298,12 @@ fn reason(i: usize, names: &[String], model_of: &[Option<usize>], pairs: &[PairM
             .unwrap_or(0);
         return NotRegistered::TooFewMatches { best_inliers };
     }
+    let partners = || verified.iter().map(|&(other, _)| names[other].clone()).collect();
+    if model_of.iter().all(Option::is_none) {
+        return NotRegistered::NoModel { partners: partners() };
+    }
     if verified.iter().all(|&(other, _)| model_of[other].is_none()) {
-        let partners = verified.iter().map(|&(other, _)| names[other].clone()).collect();
-        return NotRegistered::MatchesOnlyUnregistered { partners };
+        return NotRegistered::MatchesOnlyUnregistered { partners: partners() };
     }
     NotRegistered::DegenerateGeometry
 }
@@ -463,6 +482,11 @@ mod tests {
         assert_eq!(
             reason(3, &names, &model_of, &pairs),
             NotRegistered::MatchesOnlyUnregistered { partners: vec!["p4.jpg".into()] }
+        );
+        let nowhere = vec![None; model_of.len()];
+        assert_eq!(reason(3, &names, &nowhere, &pairs), NotRegistered::NoModel { partners: vec!["p4.jpg".into()] });
+        assert!(
+            NotRegistered::NoModel { partners: vec!["p4.jpg".into()] }.advice()[1].contains("no model could be built")
         );
         let lonely = [pair(0, 1, Some(500)), pair(1, 3, None)];
         assert_eq!(reason(3, &names, &model_of, &lonely), NotRegistered::TooFewMatches { best_inliers: 0 });
