@@ -48,7 +48,7 @@ pub fn sample(
     step: f32,
     blur_units: f32,
 ) -> Plane {
-    let finer = frame.svd(false, false).singular_values.min();
+    let (finer, _) = axes(frame);
     let level = levels
         .iter()
         .filter(|l| l.blur <= blur_units * finer)
@@ -57,22 +57,41 @@ pub fn sample(
     let side = 2 * half + 1;
     let plane = level.plane;
     let (last_x, last_y) = ((plane.width - 1) as f32, (plane.height - 1) as f32);
+    // Level samples per patch sample along a patch row and down a column.
+    let scale = step / level.factor;
+    let (along_x, along_y) = (frame[(0, 0)] * scale, frame[(1, 0)] * scale);
+    let (down_x, down_y) = (frame[(0, 1)] * scale, frame[(1, 1)] * scale);
+    let h = half as f32;
+    let (start_x, start_y) =
+        (centre[0] / level.factor - h * (along_x + down_x), centre[1] / level.factor - h * (along_y + down_y));
     let mut patch = Plane::new(side, side);
-    for (i, v) in patch.data.iter_mut().enumerate() {
-        let u = Vector2::new((i % side) as f32 - half as f32, (i / side) as f32 - half as f32) * step;
-        let x = frame * u;
-        let px = ((centre[0] + x.x) / level.factor).clamp(0.0, last_x);
-        let py = ((centre[1] + x.y) / level.factor).clamp(0.0, last_y);
-        let (x0, y0) = (px as usize, py as usize);
-        let (x1, y1) = ((x0 + 1).min(plane.width - 1), (y0 + 1).min(plane.height - 1));
-        let (fx, fy) = (px - x0 as f32, py - y0 as f32);
-        let top = plane.at(x0, y0) + fx * (plane.at(x1, y0) - plane.at(x0, y0));
-        let bottom = plane.at(x0, y1) + fx * (plane.at(x1, y1) - plane.at(x0, y1));
-        *v = top + fy * (bottom - top);
+    for (row, out) in patch.data.chunks_exact_mut(side).enumerate() {
+        let (mut x, mut y) = (start_x + row as f32 * down_x, start_y + row as f32 * down_y);
+        for v in out {
+            let (px, py) = (x.clamp(0.0, last_x), y.clamp(0.0, last_y));
+            let (x0, y0) = (px as usize, py as usize);
+            let (x1, y1) = ((x0 + 1).min(plane.width - 1), (y0 + 1).min(plane.height - 1));
+            let (fx, fy) = (px - x0 as f32, py - y0 as f32);
+            let (upper, lower) = (plane.row(y0), plane.row(y1));
+            let top = upper[x0] + fx * (upper[x1] - upper[x0]);
+            let bottom = lower[x0] + fx * (lower[x1] - lower[x0]);
+            *v = top + fy * (bottom - top);
+            x += along_x;
+            y += along_y;
+        }
     }
     let have = level.blur / finer;
     let missing = (blur_units * blur_units - have * have).max(0.0).sqrt() / step;
     if missing >= 1.0 / 3.0 { blur(&patch, missing) } else { patch }
+}
+
+/// The smaller and larger singular values of a 2 x 2 matrix (the axes of
+/// the ellipse it maps the unit circle to).
+fn axes(m: &Matrix2<f32>) -> (f32, f32) {
+    let squares = m.iter().map(|v| v * v).sum::<f32>();
+    let det = m.determinant();
+    let spread = (squares * squares - 4.0 * det * det).max(0.0).sqrt();
+    (((squares - spread) / 2.0).max(0.0).sqrt(), ((squares + spread) / 2.0).sqrt())
 }
 
 /// Finds the affine shape of keypoints; holds the Gaussian window of the
@@ -126,11 +145,11 @@ impl Adapter {
         let step = ADAPT_EXTENT / ADAPT_HALF as f32;
         let (mut frame, mut adapted) = (round, round);
         for iteration in 0..MAX_ITERATIONS {
-            let axes = frame.svd(false, false).singular_values;
-            if axes.max() > MAX_ANISOTROPY * axes.min() {
+            let (finer, longer) = axes(&frame);
+            if longer > MAX_ANISOTROPY * finer {
                 break;
             }
-            frame *= sigma / axes.min();
+            frame *= sigma / finer;
             adapted = frame;
             if iteration + 1 == MAX_ITERATIONS {
                 break;
@@ -216,6 +235,15 @@ mod tests {
             assert!((1.8..3.4).contains(&ratio), "angle {angle}: ratio {ratio}, frame {frame}");
             assert!((frame.svd(false, false).singular_values.min() - 3.0).abs() < 1e-3);
             assert_eq!(frame[(0, 1)], 0.0);
+        }
+    }
+
+    #[test]
+    fn the_axes_are_the_singular_values() {
+        for m in [Matrix2::new(2.0, 0.0, 1.0, 3.0), Matrix2::new(-1.5, 0.3, 0.7, 0.2), Matrix2::identity() * 4.0] {
+            let singular = m.svd(false, false).singular_values;
+            let (finer, longer) = axes(&m);
+            assert!((finer - singular.min()).abs() < 1e-5 && (longer - singular.max()).abs() < 1e-5, "{m}");
         }
     }
 
