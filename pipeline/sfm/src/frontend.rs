@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::consensus::Consensus;
+use crate::focal::{WeightedFundamental, focal_from_pairs};
 use crate::geo::geodetic_to_enu;
 use crate::grid::Grid;
 use crate::intrinsics::{FocalSource, Intrinsics};
@@ -15,8 +16,8 @@ use crate::matching::{Match, MatchOptions, UnitDescriptors, guided_matches, matc
 use crate::pairs::{PairOptions, select_pairs};
 use crate::sift::Features;
 use crate::sift::describe::turned;
-use crate::twoview::Point;
-use crate::verify::{TwoViewGeometry, VerifyOptions, verify_pair};
+use crate::twoview::{Point, fundamental_8point};
+use crate::verify::{PairKind, TwoViewGeometry, VerifyOptions, verify_pair};
 
 /// A photo as the front end sees it.
 #[derive(Debug, Clone)]
@@ -151,15 +152,27 @@ pub fn match_pair(
     seed: u64,
 ) -> (Vec<Match>, Option<TwoViewGeometry>) {
     let matches = match_descriptors(first.descriptors, second.descriptors, &options.matching);
+    let geometry = verify_matches(&matches, first, second, options, seed);
+    (matches, geometry)
+}
+
+/// Verifies and (if asked) guided-matches the raw `matches` of a pair:
+/// its geometry if it is verified.
+fn verify_matches(
+    matches: &[Match],
+    first: PairSide,
+    second: PairSide,
+    options: &FrontEndOptions,
+    seed: u64,
+) -> Option<TwoViewGeometry> {
     let geometry = verify_pair(
         (first.intrinsics, first.points),
         (second.intrinsics, second.points),
-        &matches,
+        matches,
         &options.verify,
         seed,
     );
-    let geometry = geometry.and_then(|g| guided(g, first, second, options));
-    (matches, geometry)
+    geometry.and_then(|g| guided(g, first, second, options))
 }
 
 /// The verified geometry with its inliers replaced by guided matches when
@@ -243,7 +256,9 @@ impl FrontEnd {
 }
 
 /// Selects pairs, matches and verifies them in parallel; then matches the
-/// photos that no pair verified again, turned (see [`match_turned`]).
+/// photos that no pair verified again, turned (see [`match_turned`]);
+/// then gives the cameras without a prior focal length the one their
+/// pairs fix, and verifies their pairs again with it (see [`crate::focal`]).
 pub fn run_front_end(
     photos: &[PhotoInfo],
     features: &[Features],
@@ -251,12 +266,16 @@ pub fn run_front_end(
     options: &FrontEndOptions,
     progress: &dyn Progress,
 ) -> FrontEnd {
-    let (cameras, camera_of) = group_cameras(photos, given);
-    let descriptors: Vec<UnitDescriptors> = features.par_iter().map(UnitDescriptors::new).collect();
+    let (mut cameras, camera_of) = group_cameras(photos, given);
+    let mut descriptors: Vec<UnitDescriptors> = features.par_iter().map(UnitDescriptors::new).collect();
     let positions: Vec<Vec<Point>> = features.iter().map(points).collect();
     let selected = select_pairs(&descriptors, &gps_positions(photos), &options.pairs);
+    let seed = |a: usize, b: usize| (a * photos.len() + b) as u64;
     // Matches `pairs`, with `turned` in place of one photo's descriptors.
-    let match_all = |pairs: &[(usize, usize)], turned: Option<(usize, &UnitDescriptors)>| -> Vec<PairMatches> {
+    let match_all = |pairs: &[(usize, usize)],
+                     descriptors: &[UnitDescriptors],
+                     turned: Option<(usize, &UnitDescriptors)>|
+     -> Vec<PairMatches> {
         pairs
             .par_iter()
             .map(|&(a, b)| {
@@ -265,27 +284,82 @@ pub fn run_front_end(
                     points: &positions[i],
                     descriptors: turned.filter(|&(photo, _)| photo == i).map_or(&descriptors[i], |(_, d)| d),
                 };
-                let (matches, geometry) = match_pair(side(a), side(b), options, (a * photos.len() + b) as u64);
+                let (matches, geometry) = match_pair(side(a), side(b), options, seed(a, b));
                 progress.advance(1);
                 PairMatches { a, b, matches, geometry }
             })
             .collect()
     };
     progress.start("matching", selected.len() as u64);
-    let mut pairs = match_all(&selected, None);
+    let mut pairs = match_all(&selected, &descriptors, None);
     progress.finish();
     for photo in unverified(photos.len(), &pairs) {
         let own: Vec<(usize, usize)> = selected.iter().copied().filter(|&(a, b)| a == photo || b == photo).collect();
         progress.start("matching turned", 3 * own.len() as u64);
-        let found = match_turned(&features[photo], |turned| match_all(&own, Some((photo, turned))));
+        let found = match_turned(&features[photo], |turned| match_all(&own, &descriptors, Some((photo, turned))));
         progress.finish();
-        if let Some(results) = found {
+        if let Some((turned, results)) = found {
+            descriptors[photo] = turned;
             pairs.retain(|p| p.a != photo && p.b != photo);
             pairs.extend(results);
             pairs.sort_by_key(|p| (p.a, p.b));
         }
     }
+    let refocused = calibrate_focals(&mut cameras, &camera_of, &pairs, &positions);
+    let again = |p: &PairMatches| p.geometry.is_some() && (refocused[camera_of[p.a]] || refocused[camera_of[p.b]]);
+    progress.start("verifying at the focal length found", pairs.iter().filter(|p| again(p)).count() as u64);
+    pairs.par_iter_mut().filter(|p| again(p)).for_each(|p| {
+        let side = |i: usize| PairSide {
+            intrinsics: &cameras[camera_of[i]].intrinsics,
+            points: &positions[i],
+            descriptors: &descriptors[i],
+        };
+        p.geometry = verify_matches(&p.matches, side(p.a), side(p.b), options, seed(p.a, p.b));
+        progress.advance(1);
+    });
+    progress.finish();
     FrontEnd { cameras, camera_of, pairs }
+}
+
+/// Gives each camera without a prior focal length the one that the
+/// verified pairs of its photos fix (see [`focal_from_pairs`]); which
+/// cameras took one.
+fn calibrate_focals(
+    cameras: &mut [Camera],
+    camera_of: &[usize],
+    pairs: &[PairMatches],
+    positions: &[Vec<Point>],
+) -> Vec<bool> {
+    cameras
+        .iter_mut()
+        .enumerate()
+        .map(|(c, camera)| {
+            if has_prior_focal(camera) {
+                return false;
+            }
+            let fundamentals: Vec<WeightedFundamental> = pairs
+                .iter()
+                .filter(|p| camera_of[p.a] == c && camera_of[p.b] == c)
+                .filter_map(|p| {
+                    let g = p.geometry.as_ref()?;
+                    if !matches!(g.kind, PairKind::Calibrated | PairKind::Uncalibrated) {
+                        return None;
+                    }
+                    let (x1, x2): (Vec<Point>, Vec<Point>) = g
+                        .inliers
+                        .iter()
+                        .map(|&(i, j)| (positions[p.a][i as usize], positions[p.b][j as usize]))
+                        .unzip();
+                    Some(WeightedFundamental { f: fundamental_8point(&x1, &x2)?, weight: x1.len() as f64 })
+                })
+                .collect();
+            let k = &mut camera.intrinsics;
+            let long_side = f64::from(camera.width.max(camera.height));
+            let Some(focal) = focal_from_pairs(&fundamentals, [k.cx, k.cy], long_side) else { return false };
+            (k.focal, k.source) = (focal, FocalSource::Pairs);
+            true
+        })
+        .collect()
 }
 
 /// Photos (of `count`) in no verified pair.
@@ -301,25 +375,26 @@ fn unverified(count: usize, pairs: &[PairMatches]) -> Vec<usize> {
 /// A photo held turned a quarter by a phone that records no EXIF
 /// orientation shows the site on its side, and its upright descriptors
 /// match no other photo's. Its descriptors turned a quarter, a half and
-/// three quarters are matched by `rematch`; the pairs of the turn whose
-/// verified pairs have most inliers, if any is verified.
+/// three quarters are matched by `rematch`; the descriptors and pairs of
+/// the turn whose verified pairs have most inliers, if any is verified.
 fn match_turned(
     features: &Features,
     rematch: impl Fn(&UnitDescriptors) -> Vec<PairMatches>,
-) -> Option<Vec<PairMatches>> {
+) -> Option<(UnitDescriptors, Vec<PairMatches>)> {
     (1..4)
         .map(|quarters| {
             let descriptors = (0..features.len()).flat_map(|i| turned(features.descriptor(i), quarters)).collect();
-            let results = rematch(&UnitDescriptors::new(&Features { descriptors, ..Features::default() }));
+            let turned = UnitDescriptors::new(&Features { descriptors, ..Features::default() });
+            let results = rematch(&turned);
             let inliers: usize = results.iter().filter_map(|p| p.geometry.as_ref()).map(|g| g.inliers.len()).sum();
-            (inliers, results)
+            (inliers, turned, results)
         })
-        .filter(|(inliers, _)| *inliers > 0)
-        .max_by_key(|(inliers, _)| *inliers)
-        .map(|(_, results)| results)
+        .filter(|(inliers, _, _)| *inliers > 0)
+        .max_by_key(|(inliers, _, _)| *inliers)
+        .map(|(_, turned, results)| (turned, results))
 }
 
 /// Whether a camera's focal length came from the photo or the user.
 pub fn has_prior_focal(camera: &Camera) -> bool {
-    camera.intrinsics.source != FocalSource::Default
+    !matches!(camera.intrinsics.source, FocalSource::Default | FocalSource::Pairs)
 }

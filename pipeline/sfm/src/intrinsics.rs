@@ -13,6 +13,9 @@ pub enum FocalSource {
     ExifSensor,
     /// No usable EXIF: a default field of view, to be refined.
     Default,
+    /// No usable EXIF: found from the photos' pairs (`crate::focal`), to
+    /// be refined.
+    Pairs,
     /// Given by the user (`--intrinsics`).
     Given,
 }

@@ -19,6 +19,7 @@ pub mod envelope;
 pub mod estimators;
 pub mod features;
 pub mod fivepoint;
+pub mod focal;
 pub mod frontend;
 pub mod geo;
 pub mod grid;

@@ -4,7 +4,8 @@
 use heritage_archive::NoProgress;
 use heritage_imaging::ExifSummary;
 use heritage_sfm::features::photo_features;
-use heritage_sfm::frontend::{FrontEndOptions, PhotoInfo, run_front_end};
+use heritage_sfm::frontend::{FrontEnd, FrontEndOptions, PhotoInfo, run_front_end};
+use heritage_sfm::intrinsics::FocalSource;
 use heritage_sfm::sift::{Features, SiftOptions};
 use heritage_synthetic::building::site;
 use heritage_synthetic::bvh::{Bvh, Ray};
@@ -107,4 +108,16 @@ fn overlapping_pairs_are_verified_with_true_matches() {
     // (20,548 inliers).
     assert!(missed.is_empty(), "overlapping pairs not verified: {missed:?}");
     assert!(ratio >= 0.95, "true inlier ratio {ratio:.3}");
+
+    // Without EXIF the focal length is guessed at 1.2 times the longer
+    // side, and found from the verified pairs instead.
+    let photos: Vec<PhotoInfo> = photos.into_iter().map(|p| PhotoInfo { exif: None, ..p }).collect();
+    let blind = run_front_end(&photos, &features, None, &FrontEndOptions::default(), &NoProgress);
+    let found = blind.cameras[0].intrinsics;
+    let truth = cameras[0].focal;
+    eprintln!("focal length from the pairs: {:.1} px, truth {truth:.1} px", found.focal);
+    assert_eq!(found.source, FocalSource::Pairs);
+    assert!((found.focal / truth - 1.0).abs() < 0.02, "{} against {truth}", found.focal);
+    let verified = |front: &FrontEnd| front.pairs.iter().filter(|p| p.geometry.is_some()).count();
+    assert_eq!(verified(&blind), verified(&front));
 }
