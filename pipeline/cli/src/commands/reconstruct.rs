@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use heritage_archive::atomic::{commit_dir, temp_sibling};
 use heritage_sfm::coverage::Coverage;
-use heritage_sfm::mapper::MapperOptions;
+use heritage_sfm::mapper::{MapperOptions, PrincipalPoint};
 use heritage_sfm::orient::Frame;
 use heritage_sfm::output::{Inputs, write_model_files};
 use heritage_sfm::sparse::sparse;
@@ -51,25 +51,33 @@ không ghép được và nên chụp thêm ở đâu.";
 pub struct ReconstructArgs {
     #[command(flatten)]
     matching: MatchArgs,
-    /// Refine each camera's principal point too (by default it stays at the
-    /// image centre, or where K.txt puts it). Worth it for many photos from
-    /// one camera whose lens centre is off the image centre and unknown:
-    /// fountain-P11, 23 px off, went from 6.4 to 2.3 mm camera error. Where
-    /// the centre is right it only adds noise (300 synthetic photos: 0.03 to
-    /// 0.05 degrees).
-    #[arg(long)]
+    /// Refine each camera's principal point (lens centre) in every
+    /// adjustment. By default it stays at the photo's centre while the
+    /// model grows and is refined at the end only where the photos fix it
+    /// (six or more photos of the camera, and a clearly better fit):
+    /// fountain-P11's, 23 px off, is found (camera error 6.0 -> 2.0 mm),
+    /// a centred one left alone.
+    #[arg(long, conflicts_with = "hold_principal_point")]
     refine_principal_point: bool,
+    /// Keep each camera's principal point at the photo's centre (or where
+    /// K.txt puts it), as COLMAP does by default.
+    #[arg(long)]
+    hold_principal_point: bool,
 }
 
 /// Runs `heritage reconstruct`.
 pub fn run(args: ReconstructArgs) -> Result<ExitCode> {
-    let ReconstructArgs { matching: args, refine_principal_point } = args;
+    let ReconstructArgs { matching: args, refine_principal_point, hold_principal_point } = args;
+    let principal_point = match (refine_principal_point, hold_principal_point) {
+        (true, _) => PrincipalPoint::Refined,
+        (_, true) => PrincipalPoint::Held,
+        _ => PrincipalPoint::Tested,
+    };
     let bars = Bars::new(!args.json);
     let matched = match_folder(&args, &bars)?;
     let started = std::time::Instant::now();
     // A camera matrix from K.txt is known: keep it.
-    let options =
-        MapperOptions { refine_intrinsics: matched.given.is_none(), refine_principal_point, ..Default::default() };
+    let options = MapperOptions { refine_intrinsics: matched.given.is_none(), principal_point, ..Default::default() };
     let mut result = sparse(&matched.photos, &matched.features, &matched.front, &options, &bars);
     result.coverage.unreadable = matched.unreadable;
     let timings = Timings { mapping: started.elapsed().as_secs_f64(), ..matched.timings };

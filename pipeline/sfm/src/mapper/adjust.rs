@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use super::{MapPoint, State};
-use crate::bundle::{BaImage, BaOptions, Observation, Problem, adjust};
+use crate::bundle::{BaCamera, BaImage, BaOptions, Observation, Problem, adjust};
 use crate::tracks::Feature;
 
 /// Points per photo in the local adjustments and the global ones before
@@ -26,6 +26,13 @@ pub(super) const DAMPING: f64 = 1e-4;
 /// for fountain-P11). Held to the guess until a fourth photo, three-photo
 /// subsets of fountain-P11 and Herz-Jesus-P8 came out 11-16° off.
 const MIN_PHOTOS_FOR_INTRINSICS: usize = 3;
+/// Fewest photos of a camera whose principal point is tested.
+const MIN_PHOTOS_FOR_PRINCIPAL: usize = 6;
+/// Farthest a principal point found free may move from the centre, as a
+/// share of the longer side: further, it takes up other errors.
+const MAX_PRINCIPAL_SHIFT: f64 = 0.03;
+/// The standard normal quantile of the test (one in a thousand by chance).
+const PRINCIPAL_SIGNIFICANCE: f64 = 3.09;
 
 impl State<'_> {
     /// Registered photos that share most points with `photo`, best first.
@@ -126,10 +133,7 @@ impl State<'_> {
         } else {
             Vec::new()
         };
-        let mut images: Vec<usize> =
-            taken.iter().flat_map(|fs| fs.iter()).map(|f| f.0 as usize).chain(variable.iter().copied()).collect();
-        images.sort_unstable();
-        images.dedup();
+        let (mut problem, images) = self.problem(point_ids, &taken, variable);
         let mut index = vec![usize::MAX; self.poses.len()];
         for (k, &i) in images.iter().enumerate() {
             index[i] = k;
@@ -140,29 +144,10 @@ impl State<'_> {
         if fixed.is_empty() {
             fixed.push(anchor);
         }
-        let mut problem = Problem {
-            cameras: self.cameras.clone(),
-            images: images
-                .iter()
-                .map(|&i| {
-                    let pose = self.poses[i].expect("registered");
-                    BaImage { rotation: pose.0, translation: pose.1, camera: self.camera_of[i] }
-                })
-                .collect(),
-            points: point_ids.iter().map(|&t| self.points[t].as_ref().expect("kept").position).collect(),
-            observations: Vec::new(),
-        };
-        for (k, features) in taken.iter().enumerate() {
-            for &f in features.iter() {
-                let measured = self.keypoints[f.0 as usize][f.1 as usize];
-                let image = index[f.0 as usize];
-                problem.observations.push(Observation { image, point: k, xy: measured.xy, weight: measured.weight });
-            }
-        }
         let options = BaOptions {
             fixed_images: fixed.iter().map(|&i| index[i]).collect(),
             refine_intrinsics: global && self.options.refine_intrinsics && images.len() >= MIN_PHOTOS_FOR_INTRINSICS,
-            refine_principal_point: self.options.refine_principal_point,
+            refine_principal_point: self.refine_principal_point,
             max_iterations: if global { 30 } else { 15 },
             initial_damping: damping,
             ..Default::default()
@@ -186,6 +171,92 @@ impl State<'_> {
         let refit: Vec<usize> = thinned.into_iter().filter(|&t| self.points[t].is_some()).collect();
         self.adjust_points(&refit, &[], false, Tracks::Whole, DAMPING);
     }
+}
+
+impl State<'_> {
+    /// The adjustment problem of the points `point_ids`, each with its
+    /// observations in `taken`, and the photos it takes (those
+    /// observations' and `variable`, ascending: problem image k is photo
+    /// `images[k]`).
+    fn problem(&self, point_ids: &[usize], taken: &[Cow<[Feature]>], variable: &[usize]) -> (Problem, Vec<usize>) {
+        let mut images: Vec<usize> =
+            taken.iter().flat_map(|fs| fs.iter()).map(|f| f.0 as usize).chain(variable.iter().copied()).collect();
+        images.sort_unstable();
+        images.dedup();
+        let mut index = vec![usize::MAX; self.poses.len()];
+        for (k, &i) in images.iter().enumerate() {
+            index[i] = k;
+        }
+        let mut problem = Problem {
+            cameras: self.cameras.clone(),
+            images: images
+                .iter()
+                .map(|&i| {
+                    let pose = self.poses[i].expect("registered");
+                    BaImage { rotation: pose.0, translation: pose.1, camera: self.camera_of[i] }
+                })
+                .collect(),
+            points: point_ids.iter().map(|&t| self.points[t].as_ref().expect("kept").position).collect(),
+            observations: Vec::new(),
+        };
+        for (k, features) in taken.iter().enumerate() {
+            for &f in features.iter() {
+                let measured = self.keypoints[f.0 as usize][f.1 as usize];
+                let image = index[f.0 as usize];
+                problem.observations.push(Observation { image, point: k, xy: measured.xy, weight: measured.weight });
+            }
+        }
+        (problem, images)
+    }
+
+    /// The cameras with their principal points found, where the photos fix
+    /// them: freed in an adjustment of every point, they lower the cost by
+    /// more than chance would (a likelihood-ratio test against χ² with two
+    /// degrees of freedom a camera, at `PRINCIPAL_SIGNIFICANCE`), with
+    /// every camera of `MIN_PHOTOS_FOR_PRINCIPAL` photos or more and none
+    /// moved further than `MAX_PRINCIPAL_SHIFT` of its longer side.
+    pub(super) fn principal_points_found(&self) -> Option<Vec<BaCamera>> {
+        let point_ids: Vec<usize> = (0..self.points.len()).filter(|&t| self.points[t].is_some()).collect();
+        let taken: Vec<Cow<[Feature]>> = point_ids
+            .iter()
+            .map(|&t| Cow::Borrowed(self.points[t].as_ref().expect("kept").observations.as_slice()))
+            .collect();
+        let (mut problem, images) = self.problem(&point_ids, &taken, &[]);
+        let mut photos = vec![0; self.cameras.len()];
+        images.iter().for_each(|&i| photos[self.camera_of[i]] += 1);
+        if photos.iter().any(|&n| n > 0 && n < MIN_PHOTOS_FOR_PRINCIPAL) {
+            return None;
+        }
+        let anchor = images.iter().position(|&i| i == self.first).unwrap_or(0);
+        let held = BaOptions {
+            fixed_images: vec![anchor],
+            max_iterations: 30,
+            initial_damping: DAMPING,
+            ..Default::default()
+        };
+        let held_cost = adjust(&mut problem.clone(), &held).final_cost;
+        let freed = adjust(&mut problem, &BaOptions { refine_principal_point: true, ..held });
+        let cameras = photos.iter().filter(|&&n| n > 0).count();
+        let residuals = 2 * problem.observations.len();
+        let unknowns = 3 * problem.points.len() + 6 * images.len() + 5 * cameras;
+        let variance = freed.final_cost / residuals.saturating_sub(unknowns).max(1) as f64;
+        let ratio = (held_cost - freed.final_cost) / variance;
+        // The photo's longer side (the principal point started at its centre).
+        let shift = |after: &BaCamera, before: &BaCamera| {
+            (after.cx - before.cx).hypot(after.cy - before.cy) / (2.0 * before.cx.max(before.cy))
+        };
+        let moved = problem.cameras.iter().zip(&self.cameras).zip(&photos).filter(|(_, n)| **n > 0);
+        let moved = moved.map(|((after, before), _)| shift(after, before)).fold(0.0, f64::max);
+        (ratio > chi_squared_quantile(2 * cameras) && moved < MAX_PRINCIPAL_SHIFT).then_some(problem.cameras)
+    }
+}
+
+/// The χ² quantile at `PRINCIPAL_SIGNIFICANCE` for `dof` degrees of
+/// freedom (Wilson–Hilferty).
+fn chi_squared_quantile(dof: usize) -> f64 {
+    let k = dof as f64;
+    let spread = 2.0 / (9.0 * k);
+    k * (1.0 - spread + PRINCIPAL_SIGNIFICANCE * spread.sqrt()).powi(3)
 }
 
 /// Which observations of each point an adjustment takes.

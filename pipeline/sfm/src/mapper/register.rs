@@ -154,6 +154,7 @@ mod tests {
             points,
             points_seen: vec![100],
             options: &options,
+            refine_principal_point: false,
         };
         state.register(0).then(|| state.poses[0].expect("registered"))
     }
