@@ -117,17 +117,7 @@ impl State<'_> {
         // global adjustment such points are refitted to all of theirs (after
         // a local one the next global adjustment does it: refitting after
         // each local one measured no more accurate, a third slower).
-        let taken: Vec<Cow<[Feature]>> = point_ids
-            .par_iter()
-            .map(|&t| {
-                let observations = &self.points[t].as_ref().expect("kept").observations;
-                if matches!(tracks, Tracks::Thinned) && observations.len() > THINNED_TRACK {
-                    Cow::Owned(spread(t, observations, variable))
-                } else {
-                    Cow::Borrowed(observations.as_slice())
-                }
-            })
-            .collect();
+        let taken = self.observations_taken(point_ids, tracks, variable);
         let thinned: Vec<usize> = if global {
             point_ids.iter().zip(&taken).filter(|(_, fs)| matches!(fs, Cow::Owned(_))).map(|(&t, _)| t).collect()
         } else {
@@ -174,6 +164,23 @@ impl State<'_> {
 }
 
 impl State<'_> {
+    /// The observations of each of the points `point_ids` an adjustment
+    /// takes (see [`Tracks`]; thinned, those of the photos in `variable`
+    /// first).
+    fn observations_taken(&self, point_ids: &[usize], tracks: Tracks, variable: &[usize]) -> Vec<Cow<'_, [Feature]>> {
+        point_ids
+            .par_iter()
+            .map(|&t| {
+                let observations = &self.points[t].as_ref().expect("kept").observations;
+                if matches!(tracks, Tracks::Thinned) && observations.len() > THINNED_TRACK {
+                    Cow::Owned(spread(t, observations, variable))
+                } else {
+                    Cow::Borrowed(observations.as_slice())
+                }
+            })
+            .collect()
+    }
+
     /// The adjustment problem of the points `point_ids`, each with its
     /// observations in `taken`, and the photos it takes (those
     /// observations' and `variable`, ascending: problem image k is photo
@@ -210,17 +217,17 @@ impl State<'_> {
     }
 
     /// The cameras with their principal points found, where the photos fix
-    /// them: freed in an adjustment of every point, they lower the cost by
+    /// them: freed in a global adjustment, they lower the cost by
     /// more than chance would (a likelihood-ratio test against χ² with two
     /// degrees of freedom a camera, at `PRINCIPAL_SIGNIFICANCE`), with
     /// every camera of `MIN_PHOTOS_FOR_PRINCIPAL` photos or more and none
     /// moved further than `MAX_PRINCIPAL_SHIFT` of its longer side.
     pub(super) fn principal_points_found(&self) -> Option<Vec<BaCamera>> {
-        let point_ids: Vec<usize> = (0..self.points.len()).filter(|&t| self.points[t].is_some()).collect();
-        let taken: Vec<Cow<[Feature]>> = point_ids
-            .iter()
-            .map(|&t| Cow::Borrowed(self.points[t].as_ref().expect("kept").observations.as_slice()))
-            .collect();
+        // The sample of the global adjustments while the model grows: the
+        // cameras' constraints at a fraction of the cost of every point.
+        let registered: Vec<usize> = (0..self.poses.len()).filter(|&i| self.poses[i].is_some()).collect();
+        let point_ids = self.longest_tracks(&registered);
+        let taken = self.observations_taken(&point_ids, Tracks::Thinned, &[]);
         let (mut problem, images) = self.problem(&point_ids, &taken, &[]);
         let mut photos = vec![0; self.cameras.len()];
         images.iter().for_each(|&i| photos[self.camera_of[i]] += 1);
