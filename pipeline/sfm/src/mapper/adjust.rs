@@ -124,18 +124,15 @@ impl State<'_> {
             Vec::new()
         };
         let (mut problem, images) = self.problem(point_ids, &taken, variable);
-        let mut index = vec![usize::MAX; self.poses.len()];
-        for (k, &i) in images.iter().enumerate() {
-            index[i] = k;
-        }
-        let anchor = if images.contains(&self.first) { self.first } else { images[0] };
+        // Problem images that hold still.
+        let anchor = self.anchor(&images);
         let mut fixed: Vec<usize> =
-            if global { vec![anchor] } else { images.iter().copied().filter(|i| !variable.contains(i)).collect() };
+            if global { vec![anchor] } else { (0..images.len()).filter(|&k| !variable.contains(&images[k])).collect() };
         if fixed.is_empty() {
             fixed.push(anchor);
         }
         let options = BaOptions {
-            fixed_images: fixed.iter().map(|&i| index[i]).collect(),
+            fixed_images: fixed,
             refine_intrinsics: global && self.options.refine_intrinsics && images.len() >= MIN_PHOTOS_FOR_INTRINSICS,
             refine_principal_point: self.refine_principal_point,
             max_iterations: if global { 30 } else { 15 },
@@ -164,6 +161,12 @@ impl State<'_> {
 }
 
 impl State<'_> {
+    /// The problem image (of `images`, ascending photos) that holds the
+    /// frame in a global adjustment: the first photo's, else the first.
+    fn anchor(&self, images: &[usize]) -> usize {
+        images.binary_search(&self.first).unwrap_or(0)
+    }
+
     /// The observations of each of the points `point_ids` an adjustment
     /// takes (see [`Tracks`]; thinned, those of the photos in `variable`
     /// first).
@@ -234,9 +237,8 @@ impl State<'_> {
         if photos.iter().any(|&n| n > 0 && n < MIN_PHOTOS_FOR_PRINCIPAL) {
             return None;
         }
-        let anchor = images.iter().position(|&i| i == self.first).unwrap_or(0);
         let held = BaOptions {
-            fixed_images: vec![anchor],
+            fixed_images: vec![self.anchor(&images)],
             max_iterations: 30,
             initial_damping: DAMPING,
             ..Default::default()
