@@ -184,7 +184,7 @@ fn the_principal_point_is_refined_only_when_asked() {
     adjust(&mut fixed, &BaOptions { fixed_images: vec![0], ..Default::default() });
     assert_eq!((fixed.cameras[0].cx, fixed.cameras[0].cy), (655.0, 470.0));
     let mut refined = moved;
-    let options = BaOptions { fixed_images: vec![0], refine_principal_point: true, ..Default::default() };
+    let options = BaOptions { fixed_images: vec![0], principal_points: vec![0], ..Default::default() };
     adjust(&mut refined, &options);
     let camera = refined.cameras[0];
     assert!((camera.cx - 640.0).abs() < 1.5 && (camera.cy - 480.0).abs() < 1.5, "{camera:?}");

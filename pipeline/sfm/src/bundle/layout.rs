@@ -34,18 +34,18 @@ impl Layout {
                 })
             })
             .collect();
-        let mut block = |wanted: bool, n: usize| {
+        let mut block = |wanted: &dyn Fn(usize) -> bool, n: usize| {
             (0..problem.cameras.len())
-                .map(|_| {
-                    wanted.then(|| {
+                .map(|c| {
+                    wanted(c).then(|| {
                         size += n;
                         size - n
                     })
                 })
                 .collect()
         };
-        let intrinsics = block(options.refine_intrinsics, INTRINSICS);
-        let principal = block(options.refine_intrinsics && options.refine_principal_point, PRINCIPAL);
+        let intrinsics = block(&|_| options.refine_intrinsics, INTRINSICS);
+        let principal = block(&|c| options.refine_intrinsics && options.principal_points.contains(&c), PRINCIPAL);
         Layout { pose, intrinsics, principal, size }
     }
 

@@ -85,8 +85,9 @@ pub struct BaOptions {
     pub huber: Option<f64>,
     /// Refine focal length and k1, k2 of every camera.
     pub refine_intrinsics: bool,
-    /// Refine the principal point too (with `refine_intrinsics`).
-    pub refine_principal_point: bool,
+    /// Cameras whose principal point is refined too (with
+    /// `refine_intrinsics`).
+    pub principal_points: Vec<usize>,
     /// Images whose pose stays fixed (at least one, to hold the frame).
     pub fixed_images: Vec<usize>,
     /// Stop when the cost falls by less than this share in an iteration.
@@ -103,7 +104,7 @@ impl Default for BaOptions {
             max_iterations: 50,
             huber: Some(4.0),
             refine_intrinsics: true,
-            refine_principal_point: false,
+            principal_points: Vec::new(),
             fixed_images: vec![0],
             tolerance: 1e-4,
             initial_damping: 1e-4,

@@ -134,7 +134,7 @@ impl State<'_> {
         let options = BaOptions {
             fixed_images: fixed,
             refine_intrinsics: global && self.options.refine_intrinsics && images.len() >= MIN_PHOTOS_FOR_INTRINSICS,
-            refine_principal_point: self.refine_principal_point,
+            principal_points: self.free_principal.clone(),
             max_iterations: if global { 30 } else { 15 },
             initial_damping: damping,
             ..Default::default()
@@ -219,13 +219,14 @@ impl State<'_> {
         (problem, images)
     }
 
-    /// The cameras with their principal points found, where the photos fix
-    /// them: freed in a global adjustment, they lower the cost by
-    /// more than chance would (a likelihood-ratio test against χ² with two
-    /// degrees of freedom a camera, at `PRINCIPAL_SIGNIFICANCE`), with
-    /// every camera of `MIN_PHOTOS_FOR_PRINCIPAL` photos or more and none
-    /// moved further than `MAX_PRINCIPAL_SHIFT` of its longer side.
-    pub(super) fn principal_points_found(&self) -> Option<Vec<BaCamera>> {
+    /// The cameras with their principal points found, and which were, where
+    /// the photos fix them: those of the cameras of
+    /// `MIN_PHOTOS_FOR_PRINCIPAL` photos or more, freed in a global
+    /// adjustment, must lower the cost by more than chance would (a
+    /// likelihood-ratio test against χ² with two degrees of freedom a
+    /// camera, at `PRINCIPAL_SIGNIFICANCE`), none moving further than
+    /// `MAX_PRINCIPAL_SHIFT` of its longer side.
+    pub(super) fn principal_points_found(&self) -> Option<(Vec<BaCamera>, Vec<usize>)> {
         // The sample of the global adjustments while the model grows: the
         // cameras' constraints at a fraction of the cost of every point.
         let registered: Vec<usize> = (0..self.poses.len()).filter(|&i| self.poses[i].is_some()).collect();
@@ -234,7 +235,8 @@ impl State<'_> {
         let (mut problem, images) = self.problem(&point_ids, &taken, &[]);
         let mut photos = vec![0; self.cameras.len()];
         images.iter().for_each(|&i| photos[self.camera_of[i]] += 1);
-        if photos.iter().any(|&n| n > 0 && n < MIN_PHOTOS_FOR_PRINCIPAL) {
+        let tested: Vec<usize> = (0..photos.len()).filter(|&c| photos[c] >= MIN_PHOTOS_FOR_PRINCIPAL).collect();
+        if tested.is_empty() {
             return None;
         }
         let held = BaOptions {
@@ -244,19 +246,19 @@ impl State<'_> {
             ..Default::default()
         };
         let held_cost = adjust(&mut problem.clone(), &held).final_cost;
-        let freed = adjust(&mut problem, &BaOptions { refine_principal_point: true, ..held });
+        let freed = adjust(&mut problem, &BaOptions { principal_points: tested.clone(), ..held });
         let cameras = photos.iter().filter(|&&n| n > 0).count();
         let residuals = 2 * problem.observations.len();
-        let unknowns = 3 * problem.points.len() + 6 * images.len() + 5 * cameras;
+        let unknowns = 3 * problem.points.len() + 6 * images.len() + 3 * cameras + 2 * tested.len();
         let variance = freed.final_cost / residuals.saturating_sub(unknowns).max(1) as f64;
         let ratio = (held_cost - freed.final_cost) / variance;
         // The photo's longer side (the principal point started at its centre).
         let shift = |after: &BaCamera, before: &BaCamera| {
             (after.cx - before.cx).hypot(after.cy - before.cy) / (2.0 * before.cx.max(before.cy))
         };
-        let moved = problem.cameras.iter().zip(&self.cameras).zip(&photos).filter(|(_, n)| **n > 0);
-        let moved = moved.map(|((after, before), _)| shift(after, before)).fold(0.0, f64::max);
-        (ratio > chi_squared_quantile(2 * cameras) && moved < MAX_PRINCIPAL_SHIFT).then_some(problem.cameras)
+        let moved = tested.iter().map(|&c| shift(&problem.cameras[c], &self.cameras[c])).fold(0.0, f64::max);
+        let found = ratio > chi_squared_quantile(2 * tested.len()) && moved < MAX_PRINCIPAL_SHIFT;
+        found.then_some((problem.cameras, tested))
     }
 }
 

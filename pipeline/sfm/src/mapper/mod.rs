@@ -172,8 +172,8 @@ struct State<'a> {
     /// For each photo, how many of its tracks have a point.
     points_seen: Vec<usize>,
     options: &'a MapperOptions,
-    /// Whether global adjustments refine the principal points.
-    refine_principal_point: bool,
+    /// The cameras whose principal points global adjustments refine.
+    free_principal: Vec<usize>,
 }
 
 impl State<'_> {
@@ -336,7 +336,10 @@ pub fn reconstruct(
         pairs,
         poses: vec![None; keypoints.len()],
         options,
-        refine_principal_point: options.principal_point == PrincipalPoint::Refined,
+        free_principal: match options.principal_point {
+            PrincipalPoint::Refined => (0..cameras.len()).collect(),
+            _ => Vec::new(),
+        },
     };
     // The initial pair: calibrated, most inliers, wide enough an angle.
     let mut candidates: Vec<&PairMatches> = pairs
@@ -419,9 +422,9 @@ pub fn reconstruct(
     // test's own adjustment (fountain-P11's, 23 px off: camera error 6.0
     // -> 2.0 mm, as the ground truth's principal point gives).
     let tested = options.refine_intrinsics && options.principal_point == PrincipalPoint::Tested;
-    if let Some(cameras) = tested.then(|| state.principal_points_found()).flatten() {
+    if let Some((cameras, found)) = tested.then(|| state.principal_points_found()).flatten() {
         state.cameras = cameras;
-        state.refine_principal_point = true;
+        state.free_principal = found;
         state.adjust_all(SETTLED_DAMPING);
     }
     Some(Reconstruction {

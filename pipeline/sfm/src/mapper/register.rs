@@ -154,7 +154,7 @@ mod tests {
             points,
             points_seen: vec![100],
             options: &options,
-            refine_principal_point: false,
+            free_principal: Vec::new(),
         };
         state.register(0).then(|| state.poses[0].expect("registered"))
     }
