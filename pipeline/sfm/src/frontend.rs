@@ -217,7 +217,7 @@ pub struct FrontEnd {
 }
 
 /// Counts that tell how well a photo set matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MatchSummary {
     /// Photos matched.
     pub photos: usize,
@@ -231,6 +231,12 @@ pub struct MatchSummary {
     pub pairs_verified: usize,
     /// Median inliers per verified pair.
     pub median_inliers: usize,
+    /// Focal lengths (pixels) found from the pairs, one per camera without
+    /// an EXIF focal length whose pairs fix it.
+    pub focal_lengths_found: Vec<f64>,
+    /// Cameras without an EXIF focal length whose pairs do not fix it:
+    /// mapping starts them at 1.2 times the longer side.
+    pub focal_lengths_guessed: usize,
 }
 
 /// Median of some counts (0 when empty).
@@ -251,6 +257,13 @@ impl FrontEnd {
             pairs_matched: self.pairs.len(),
             pairs_verified: verified.len(),
             median_inliers: median(verified),
+            focal_lengths_found: self
+                .cameras
+                .iter()
+                .filter(|c| c.intrinsics.source == FocalSource::Pairs)
+                .map(|c| c.intrinsics.focal)
+                .collect(),
+            focal_lengths_guessed: self.cameras.iter().filter(|c| c.intrinsics.source == FocalSource::Default).count(),
         }
     }
 }

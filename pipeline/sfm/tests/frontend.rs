@@ -117,6 +117,8 @@ fn overlapping_pairs_are_verified_with_true_matches() {
     let truth = cameras[0].focal;
     eprintln!("focal length from the pairs: {:.1} px, truth {truth:.1} px", found.focal);
     assert_eq!(found.source, FocalSource::Pairs);
+    assert_eq!(blind.summary(&features).focal_lengths_found, vec![found.focal]);
+    assert!(front.summary(&features).focal_lengths_found.is_empty());
     assert!((found.focal / truth - 1.0).abs() < 0.02, "{} against {truth}", found.focal);
     let verified = |front: &FrontEnd| front.pairs.iter().filter(|p| p.geometry.is_some()).count();
     assert_eq!(verified(&blind), verified(&front));

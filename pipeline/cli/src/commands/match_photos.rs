@@ -224,6 +224,17 @@ pub fn run(args: MatchArgs) -> Result<ExitCode> {
             summary.pairs_verified,
             summary.median_inliers
         );
+        for focal in &summary.focal_lengths_found {
+            println!(
+                "Tiêu cự tìm từ các cặp ảnh (không có EXIF) / focal length found from the pairs (no EXIF): {focal:.0} px"
+            );
+        }
+        if summary.focal_lengths_guessed > 0 {
+            println!(
+                "{} máy ảnh không có tiêu cự EXIF và các cặp ảnh không xác định được: bắt đầu từ 1,2 lần cạnh dài, tinh chỉnh khi dựng.\n{} camera(s) with no EXIF focal length that the pairs do not fix: starting at 1.2 times the longer side, refined in mapping.",
+                summary.focal_lengths_guessed, summary.focal_lengths_guessed
+            );
+        }
         println!("Wrote {}", report.database.display());
     }
     Ok(if report.unreadable.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
