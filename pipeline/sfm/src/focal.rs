@@ -65,11 +65,13 @@ pub fn focal_from_pairs(pairs: &[WeightedFundamental], principal: [f64; 2], long
     let (low, high) = (SEARCH.0.ln(), SEARCH.1.ln());
     let focal_at = |k: usize| long_side * (low + (high - low) * k as f64 / (SAMPLES - 1) as f64).exp();
     let focals: Vec<f64> = (0..SAMPLES).map(focal_at).collect();
-    let consistent: Vec<&WeightedFundamental> = pairs
+    // Each pair's asymmetry at the sampled focal lengths.
+    let (consistent, curves): (Vec<&WeightedFundamental>, Vec<Vec<f64>>) = pairs
         .iter()
         .filter(|p| p.weight > 0.0)
-        .filter(|p| focals.iter().any(|&focal| asymmetry(&p.f, focal, principal) < MAX_PAIR_ASYMMETRY))
-        .collect();
+        .map(|p| (p, focals.iter().map(|&focal| asymmetry(&p.f, focal, principal)).collect::<Vec<f64>>()))
+        .filter(|(_, curve)| curve.iter().any(|&a| a < MAX_PAIR_ASYMMETRY))
+        .unzip();
     let total_weight: f64 = consistent.iter().map(|p| p.weight).sum();
     if consistent.is_empty() || total_weight <= 0.0 {
         return None;
@@ -78,7 +80,9 @@ pub fn focal_from_pairs(pairs: &[WeightedFundamental], principal: [f64; 2], long
     let cost = |focal: f64| {
         consistent.iter().map(|p| p.weight * asymmetry(&p.f, focal, principal)).sum::<f64>() / total_weight
     };
-    let costs: Vec<f64> = focals.iter().map(|&focal| cost(focal)).collect();
+    let costs: Vec<f64> = (0..SAMPLES)
+        .map(|k| consistent.iter().zip(&curves).map(|(p, curve)| p.weight * curve[k]).sum::<f64>() / total_weight)
+        .collect();
     let best = (0..SAMPLES).min_by(|&a, &b| costs[a].total_cmp(&costs[b]))?;
     if best == 0 || best == SAMPLES - 1 {
         return None;

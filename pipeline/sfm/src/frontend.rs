@@ -140,6 +140,19 @@ pub struct PairSide<'a> {
     pub descriptors: &'a UnitDescriptors,
 }
 
+impl<'a> PairSide<'a> {
+    /// Photo `i`'s side: the intrinsics of its camera (of `cameras`, by
+    /// `camera_of`), its keypoint positions and these `descriptors`.
+    fn of(
+        i: usize,
+        (cameras, camera_of): (&'a [Camera], &[usize]),
+        positions: &'a [Vec<Point>],
+        descriptors: &'a UnitDescriptors,
+    ) -> PairSide<'a> {
+        PairSide { intrinsics: &cameras[camera_of[i]].intrinsics, points: &positions[i], descriptors }
+    }
+}
+
 /// Cell size (pixels) of the keypoint grid for guided matching.
 const GRID_CELL: f64 = 16.0;
 
@@ -292,10 +305,9 @@ pub fn run_front_end(
         pairs
             .par_iter()
             .map(|&(a, b)| {
-                let side = |i: usize| PairSide {
-                    intrinsics: &cameras[camera_of[i]].intrinsics,
-                    points: &positions[i],
-                    descriptors: turned.filter(|&(photo, _)| photo == i).map_or(&descriptors[i], |(_, d)| d),
+                let side = |i: usize| {
+                    let descriptors = turned.filter(|&(photo, _)| photo == i).map_or(&descriptors[i], |(_, d)| d);
+                    PairSide::of(i, (&cameras, &camera_of), &positions, descriptors)
                 };
                 let (matches, geometry) = match_pair(side(a), side(b), options, seed(a, b));
                 progress.advance(1);
@@ -320,17 +332,17 @@ pub fn run_front_end(
     }
     let refocused = calibrate_focals(&mut cameras, &camera_of, &pairs, &positions);
     let again = |p: &PairMatches| p.geometry.is_some() && (refocused[camera_of[p.a]] || refocused[camera_of[p.b]]);
-    progress.start("verifying at the focal length found", pairs.iter().filter(|p| again(p)).count() as u64);
-    pairs.par_iter_mut().filter(|p| again(p)).for_each(|p| {
-        let side = |i: usize| PairSide {
-            intrinsics: &cameras[camera_of[i]].intrinsics,
-            points: &positions[i],
-            descriptors: &descriptors[i],
-        };
-        p.geometry = verify_matches(&p.matches, side(p.a), side(p.b), options, seed(p.a, p.b));
-        progress.advance(1);
-    });
-    progress.finish();
+    let count = pairs.iter().filter(|p| again(p)).count();
+    if count > 0 {
+        progress.start("verifying at the focal length found", count as u64);
+        pairs.par_iter_mut().filter(|p| again(p)).for_each(|p| {
+            let side = |i: usize| PairSide::of(i, (&cameras, &camera_of), &positions, &descriptors[i]);
+            let (first, second) = (side(p.a), side(p.b));
+            p.geometry = verify_matches(&p.matches, first, second, options, seed(p.a, p.b));
+            progress.advance(1);
+        });
+        progress.finish();
+    }
     FrontEnd { cameras, camera_of, pairs }
 }
 
