@@ -53,7 +53,7 @@ pub enum PrincipalPoint {
     /// Held while the model grows, then refined where the photos fix it: a
     /// lens centre off the photo's centre and unknown (fountain-P11's, 23
     /// px off) is found, a centred one left alone (see
-    /// `State::principal_points_determined`).
+    /// `State::principal_points_found`).
     #[default]
     Tested,
     /// Refined in every global adjustment.
