@@ -13,7 +13,9 @@
 # is from the truth: the share of the error the two models have in
 # common. A fifth compares the mappers alone on the same input: COLMAP's
 # mapper on the database of each of our runs (our features and verified
-# matches).
+# matches). A sixth scores the features and matches alone: with K.txt,
+# how far each model's track observations lie from their points
+# triangulated with the true cameras, by keypoint scale.
 #
 # usage: [HERITAGE_SIMD=avx2] bench/sparse.sh [SHARED_DIR]
 #        (needs colmap, python3 with numpy, bc, /usr/bin/time; HERITAGE_SIMD
@@ -169,4 +171,25 @@ for run in "${runs[@]}"; do
   read -r orot opos omean <<< "${ours_scores[$run]}"
   read -r _ prot ppos pmean _ <<< "$(score "$WORK/$run-mapper/sparse" "$set")"
   printf '%-20s %9s %9s %9s %9s %9s %9s\n' "$run" "$orot" "$prot" "$opos" "$ppos" "$omean" "$pmean"
+done
+
+# The tracks against the truth, with the same intrinsics on both sides:
+# each track of three or more photos triangulated from the true cameras
+# alone, by the keypoints' scale (bench/track_precision.py).
+echo
+echo "Tracks against the true cameras (+K runs): observations of tracks of 3+ photos, their median error (px) and the"
+echo "shares over 1 and 2 px, by keypoint scale (sigma, px); the models' own poses play no part"
+printf '%-20s %-7s %7s %7s %7s %7s %7s %7s %7s %7s\n' run sigma "ours n" "peer n" "ours px" "peer px" "ours>1" "peer>1" \
+  "ours>2" "peer>2"
+for run in "${runs[@]}"; do
+  [[ $run == *+K ]] || continue
+  set=${run%+*}
+  paste -d' ' \
+    <(python3 bench/track_precision.py "$(largest_model "$WORK/$run-ours/model/sparse")" "$WORK/$run-ours/database.db" \
+      "$data/$set/gt_dense_cameras") \
+    <(python3 bench/track_precision.py "$(largest_model "$WORK/$run-colmap/sparse")" "$WORK/$run-colmap/database.db" \
+      "$data/$set/gt_dense_cameras") \
+    | while read -r band on om o1 o2 _ pn pm p1 p2; do
+      printf '%-20s %-7s %7s %7s %7s %7s %7s %7s %7s %7s\n' "$run" "$band" "$on" "$pn" "$om" "$pm" "$o1" "$p1" "$o2" "$p2"
+    done
 done
