@@ -252,9 +252,9 @@ pub fn extract(image: &Plane, options: &SiftOptions) -> Features {
     };
     // Described tile by tile across the image, so that each keypoint's
     // patches read image rows its neighbours have just brought into the
-    // cache (in strength order nearly every patch began with misses: a
-    // third of the time of extraction and matching went on waiting for
-    // memory); then put back in strength order, the same features.
+    // cache (in strength order nearly every patch began with cache
+    // misses, and sampling took a third of `heritage match`'s time); then
+    // put back in strength order: the same features.
     let mut described: Vec<(usize, Keypoint, [u8; DESCRIPTOR_LEN])> =
         tile_order(&candidates, &octaves).par_iter().flat_map_iter(describe_candidate).collect();
     described.sort_by_key(|&(i, _, _)| i);
