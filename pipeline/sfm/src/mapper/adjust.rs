@@ -65,8 +65,7 @@ impl State<'_> {
     /// of every point), then the other points refitted to the adjusted
     /// cameras, which hold still.
     pub(super) fn adjust_sampled(&mut self) {
-        let registered: Vec<usize> = (0..self.poses.len()).filter(|&i| self.poses[i].is_some()).collect();
-        let sample = self.longest_tracks(&registered);
+        let sample = self.longest_tracks(&self.registered());
         let mut chosen = vec![false; self.points.len()];
         sample.iter().for_each(|&t| chosen[t] = true);
         let rest: Vec<usize> = (0..self.points.len()).filter(|&t| self.points[t].is_some() && !chosen[t]).collect();
@@ -124,8 +123,8 @@ impl State<'_> {
             Vec::new()
         };
         let (mut problem, images) = self.problem(point_ids, &taken, variable);
-        // Problem images that hold still.
         let anchor = self.anchor(&images);
+        // Problem images that hold still.
         let mut fixed: Vec<usize> =
             if global { vec![anchor] } else { (0..images.len()).filter(|&k| !variable.contains(&images[k])).collect() };
         if fixed.is_empty() {
@@ -161,6 +160,11 @@ impl State<'_> {
 }
 
 impl State<'_> {
+    /// The registered photos, ascending.
+    fn registered(&self) -> Vec<usize> {
+        (0..self.poses.len()).filter(|&i| self.poses[i].is_some()).collect()
+    }
+
     /// The problem image (of `images`, ascending photos) that holds the
     /// frame in a global adjustment: the first photo's, else the first.
     fn anchor(&self, images: &[usize]) -> usize {
@@ -229,8 +233,7 @@ impl State<'_> {
     pub(super) fn principal_points_found(&self) -> Option<(Vec<BaCamera>, Vec<usize>)> {
         // The sample of the global adjustments while the model grows: the
         // cameras' constraints at a fraction of the cost of every point.
-        let registered: Vec<usize> = (0..self.poses.len()).filter(|&i| self.poses[i].is_some()).collect();
-        let point_ids = self.longest_tracks(&registered);
+        let point_ids = self.longest_tracks(&self.registered());
         let taken = self.observations_taken(&point_ids, Tracks::Thinned, &[]);
         let (mut problem, images) = self.problem(&point_ids, &taken, &[]);
         let mut photos = vec![0; self.cameras.len()];
