@@ -15,9 +15,13 @@
 # mapper on the database of each of our runs (our features and verified
 # matches). A sixth scores the features and matches alone: with K.txt,
 # how far each model's track observations lie from their points
-# triangulated with the true cameras, by keypoint scale.
+# triangulated with the true cameras, by keypoint scale. A seventh runs
+# the +K sets again with other RANSAC seeds (ours --seed, COLMAP
+# --random_seed; SEEDS runs each, 4 by default): where the two medians lie
+# within a few per cent, which is the lower in one run is chance, and the
+# spread over seeds says how much.
 #
-# usage: [HERITAGE_SIMD=avx2] bench/sparse.sh [SHARED_DIR]
+# usage: [HERITAGE_SIMD=avx2] [SEEDS=4] bench/sparse.sh [SHARED_DIR]
 #        (needs colmap, python3 with numpy, bc, /usr/bin/time; HERITAGE_SIMD
 #        caps our vector instructions, as on a laptop without AVX-512 or AMX)
 set -euo pipefail
@@ -37,18 +41,20 @@ mapper_options() {
   esac
 }
 
-# colmap_mapper SET DATABASE OUT MODE: COLMAP's mapper on DATABASE into
-# OUT/sparse. A failure shows as an empty row, not the end of the bench.
+# colmap_mapper SET DATABASE OUT MODE [SEED]: COLMAP's mapper on DATABASE
+# into OUT/sparse. A failure shows as an empty row, not the end of the
+# bench.
 colmap_mapper() {
   mkdir -p "$3/sparse"
-  colmap mapper --database_path "$2" --image_path "$data/$1/images" --output_path "$3/sparse" $(mapper_options "$4") \
-    || echo "COLMAP mapper failed" >&2
+  colmap mapper --random_seed "${5:-0}" --database_path "$2" --image_path "$data/$1/images" --output_path "$3/sparse" \
+    $(mapper_options "$4") || echo "COLMAP mapper failed" >&2
 }
 
-# colmap_steps SET OUT MODE: COLMAP's feature_extractor, exhaustive_matcher
-# and mapper, one camera for the set. MODE K: K.txt as a fixed
-# SIMPLE_RADIAL camera (its mapper hangs with PINHOLE), principal point
-# not refined. MODE PP: default intrinsics, principal point refined.
+# colmap_steps SET OUT MODE [SEED]: COLMAP's feature_extractor,
+# exhaustive_matcher and mapper, one camera for the set, RANSAC from SEED
+# (COLMAP's default 0). MODE K: K.txt as a fixed SIMPLE_RADIAL camera (its
+# mapper hangs with PINHOLE), principal point not refined. MODE PP:
+# default intrinsics, principal point refined.
 colmap_steps() {
   local camera=()
   if [ "$3" = K ]; then
@@ -56,10 +62,11 @@ colmap_steps() {
     camera=(--ImageReader.camera_model SIMPLE_RADIAL --ImageReader.camera_params "${k[0]},${k[2]},${k[5]},0")
   fi
   mkdir -p "$2"
-  colmap feature_extractor --database_path "$2/database.db" --image_path "$data/$1/images" --SiftExtraction.use_gpu 0 \
-    --ImageReader.single_camera 1 "${camera[@]}"
-  colmap exhaustive_matcher --database_path "$2/database.db" --SiftMatching.use_gpu 0
-  colmap_mapper "$1" "$2/database.db" "$2" "$3"
+  local seed=${4:-0}
+  colmap feature_extractor --random_seed "$seed" --database_path "$2/database.db" --image_path "$data/$1/images" \
+    --SiftExtraction.use_gpu 0 --ImageReader.single_camera 1 "${camera[@]}"
+  colmap exhaustive_matcher --random_seed "$seed" --database_path "$2/database.db" --SiftMatching.use_gpu 0
+  colmap_mapper "$1" "$2/database.db" "$2" "$3" "$seed"
 }
 export -f mapper_options colmap_mapper colmap_steps
 export data
@@ -192,4 +199,37 @@ for run in "${runs[@]}"; do
     | while read -r band on om o1 o2 _ pn pm p1 p2; do
       printf '%-20s %-7s %7s %7s %7s %7s %7s %7s %7s %7s\n' "$run" "$band" "$on" "$pn" "$om" "$pm" "$o1" "$p1" "$o2" "$p2"
     done
+done
+
+# The +K runs again from other seeds: ours with --seed, COLMAP's steps with
+# --random_seed (seed 0 is the run above).
+
+# over SET SPARSE-DIR...: "mean lowest highest rotation-mean" of the
+# median centre errors (and rotations) of the runs' largest models.
+over() {
+  local set=$1; shift
+  for sparse in "$@"; do score "$sparse" "$set" | cut -d' ' -f2,3; done \
+    | awk '$2 != "-" {n++; r += $1; p += $2; if (n == 1 || $2 < lo) lo = $2; if (n == 1 || $2 > hi) hi = $2}
+      END {if (n) printf "%.5f %.5f %.5f %.4f", p / n, lo, hi, r / n; else print "- - - -"}'
+}
+echo
+echo "Over RANSAC seeds (+K runs, seeds 0-$((${SEEDS:-4} - 1)); ours --seed, COLMAP --random_seed): each run's median"
+echo "centre error (m) and median rotation error (deg), their mean over the seeds and the lowest and highest"
+printf '%-20s %9s %9s %9s %9s %9s %9s %9s %9s\n' run "ours m" "peer m" "ours min" "peer min" "ours max" "peer max" \
+  "ours deg" "peer deg"
+for run in "${runs[@]}"; do
+  [[ $run == *+K ]] || continue
+  set=${run%+*}
+  ours_runs=("$WORK/$run-ours/model/sparse")
+  peer_runs=("$WORK/$run-colmap/sparse")
+  for seed in $(seq 1 $((${SEEDS:-4} - 1))); do
+    "$bin" reconstruct "$data/$set/images" "$WORK/$run-seed$seed-ours" --intrinsics "$data/$set/K.txt" --seed "$seed" \
+      > /dev/null 2>&1 || echo "ours failed at seed $seed" >&2
+    colmap_steps "$set" "$WORK/$run-seed$seed-colmap" K "$seed" > /dev/null 2>&1
+    ours_runs+=("$WORK/$run-seed$seed-ours/model/sparse")
+    peer_runs+=("$WORK/$run-seed$seed-colmap/sparse")
+  done
+  read -r om olo ohi orot <<< "$(over "$set" "${ours_runs[@]}")"
+  read -r pm plo phi prot <<< "$(over "$set" "${peer_runs[@]}")"
+  printf '%-20s %9s %9s %9s %9s %9s %9s %9s %9s\n' "$run" "$om" "$pm" "$olo" "$plo" "$ohi" "$phi" "$orot" "$prot"
 done

@@ -14,6 +14,7 @@ use crate::grid::Grid;
 use crate::intrinsics::{FocalSource, Intrinsics};
 use crate::matching::{Match, MatchOptions, UnitDescriptors, guided_matches, match_descriptors};
 use crate::pairs::{PairOptions, select_pairs};
+use crate::ransac::seed_of;
 use crate::sift::Features;
 use crate::sift::describe::turned;
 use crate::twoview::{Point, fundamental_8point};
@@ -108,6 +109,9 @@ pub struct FrontEndOptions {
     pub matching: MatchOptions,
     /// Geometric verification and guided matching.
     pub verify: VerifyOptions,
+    /// Seed of the pairs' RANSAC sampling (0 by default): runs with
+    /// different seeds show how much of a result is chance.
+    pub seed: u64,
 }
 
 /// The outcome for one pair of photos.
@@ -296,7 +300,7 @@ pub fn run_front_end(
     let mut descriptors: Vec<UnitDescriptors> = features.par_iter().map(UnitDescriptors::new).collect();
     let positions: Vec<Vec<Point>> = features.iter().map(points).collect();
     let selected = select_pairs(&descriptors, &gps_positions(photos), &options.pairs);
-    let seed = |a: usize, b: usize| (a * photos.len() + b) as u64;
+    let seed = |a: usize, b: usize| seed_of(options.seed, (a * photos.len() + b) as u64);
     // Matches `pairs`, with `turned` in place of one photo's descriptors.
     let match_all = |pairs: &[(usize, usize)],
                      descriptors: &[UnitDescriptors],

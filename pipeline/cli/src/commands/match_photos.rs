@@ -67,6 +67,12 @@ pub struct MatchArgs {
     /// repeated texture).
     #[arg(long)]
     no_guided: bool,
+    /// Seed of the random samples that test the geometry of each pair and
+    /// place each photo (RANSAC). Runs with the same seed give the same
+    /// result; two seeds show how much of it is chance (on a few photos,
+    /// cameras may move by a few per cent of their error).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Print a summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -186,6 +192,7 @@ pub fn match_folder(args: &MatchArgs, bars: &Bars) -> Result<Matched> {
     let options = FrontEndOptions {
         pairs: PairOptions { exhaustive_max: args.exhaustive_max, ..Default::default() },
         verify: VerifyOptions { guided: !args.no_guided, ..Default::default() },
+        seed: args.seed,
         ..Default::default()
     };
     let features_done = started.elapsed().as_secs_f64();

@@ -77,7 +77,12 @@ pub fn run(args: ReconstructArgs) -> Result<ExitCode> {
     let matched = match_folder(&args, &bars)?;
     let started = std::time::Instant::now();
     // A camera matrix from K.txt is known: keep it.
-    let options = MapperOptions { refine_intrinsics: matched.given.is_none(), principal_point, ..Default::default() };
+    let options = MapperOptions {
+        refine_intrinsics: matched.given.is_none(),
+        principal_point,
+        seed: args.seed,
+        ..Default::default()
+    };
     let mut result = sparse(&matched.photos, &matched.features, &matched.front, &options, &bars);
     result.coverage.unreadable = matched.unreadable;
     let timings = Timings { mapping: started.elapsed().as_secs_f64(), ..matched.timings };

@@ -42,6 +42,8 @@ pub struct MapperOptions {
     pub refine_intrinsics: bool,
     /// Whether global adjustments refine the principal point too.
     pub principal_point: PrincipalPoint,
+    /// Seed of the registrations' RANSAC sampling (0 by default).
+    pub seed: u64,
 }
 
 /// Whether bundle adjustment refines each camera's principal point (with
@@ -71,6 +73,7 @@ impl Default for MapperOptions {
             min_angle: 1.5,
             refine_intrinsics: true,
             principal_point: PrincipalPoint::default(),
+            seed: 0,
         }
     }
 }

@@ -8,7 +8,7 @@ use super::{State, normalise};
 use crate::absolute::{AbsolutePoseEstimator, Pose, refine_pose};
 use crate::bridge::Bridge;
 use crate::frontend::PairMatches;
-use crate::ransac::{RansacOptions, msac};
+use crate::ransac::{RansacOptions, msac, seed_of};
 use crate::verify::PairKind;
 
 /// Fewest points that must agree on the scale of a photo bridged in by
@@ -38,7 +38,11 @@ impl State<'_> {
         }
         let focal = self.cameras[self.camera_of[photo]].focal;
         let estimator = AbsolutePoseEstimator { points: &image_points, world: &world, focal };
-        let ransac = RansacOptions { max_error: self.options.max_error, seed: photo as u64, ..Default::default() };
+        let ransac = RansacOptions {
+            max_error: self.options.max_error,
+            seed: seed_of(self.options.seed, photo as u64),
+            ..Default::default()
+        };
         let Some(estimate) = msac(&estimator, &ransac) else { return false };
         let share = estimate.inlier_count as f64 / image_points.len() as f64;
         if estimate.inlier_count < self.options.min_pose_inliers || share < self.options.min_pose_inlier_ratio {
