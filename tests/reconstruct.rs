@@ -214,15 +214,16 @@ fn narrower_vector_instructions_find_the_same_matches() {
 
 /// The same photos give the same model, byte for byte, on one thread as
 /// on three: the parallel sums are grouped the same way whatever the
-/// threads, so a rebuilt stage and an archived model can be compared.
+/// threads, so a rebuilt stage and an archived model can be compared;
+/// likewise with another `--seed` for RANSAC's samples.
 #[test]
 fn the_same_photos_give_the_same_model_whatever_the_threads() {
     let dir = tempfile::tempdir().unwrap();
     let photos = small_synthetic_set(dir.path(), "6");
-    let model = |threads: &str| {
-        let out = dir.path().join(format!("out-{threads}"));
+    let model = |threads: &str, seed: &str| {
+        let out = dir.path().join(format!("out-{threads}-{seed}"));
         let output = std::process::Command::new(heritage_bin())
-            .args(["reconstruct", photos.to_str().unwrap(), out.to_str().unwrap()])
+            .args(["reconstruct", photos.to_str().unwrap(), out.to_str().unwrap(), "--seed", seed])
             .env("RAYON_NUM_THREADS", threads)
             .output()
             .unwrap();
@@ -237,9 +238,11 @@ fn the_same_photos_give_the_same_model_whatever_the_threads() {
         ]
         .map(|file| std::fs::read(out.join("model").join(file)).unwrap())
     };
-    let one = model("1");
-    assert!(one[1].len() > 1000, "a model of six photos");
-    assert!(model("3") == one, "three threads changed the model");
+    for seed in ["0", "5"] {
+        let one = model("1", seed);
+        assert!(one[1].len() > 1000, "a model of six photos");
+        assert!(model("3", seed) == one, "three threads changed the model of seed {seed}");
+    }
 }
 
 /// `--any-rotation` (keypoints described at their dominant orientations,
