@@ -203,6 +203,7 @@ done
 
 # The +K runs again from other seeds: ours with --seed, COLMAP's steps with
 # --random_seed (seed 0 is the run above).
+seeds=${SEEDS:-4}
 
 # over SET SPARSE-DIR...: "mean lowest highest rotation-mean" of the
 # median centre errors (and rotations) of the runs' largest models.
@@ -213,7 +214,7 @@ over() {
       END {if (n) printf "%.5f %.5f %.5f %.4f", p / n, lo, hi, r / n; else print "- - - -"}'
 }
 echo
-echo "Over RANSAC seeds (+K runs, seeds 0-$((${SEEDS:-4} - 1)); ours --seed, COLMAP --random_seed): each run's median"
+echo "Over RANSAC seeds (+K runs, seeds 0-$((seeds - 1)); ours --seed, COLMAP --random_seed): each run's median"
 echo "centre error (m) and median rotation error (deg), their mean over the seeds and the lowest and highest"
 printf '%-20s %9s %9s %9s %9s %9s %9s %9s %9s\n' run "ours m" "peer m" "ours min" "peer min" "ours max" "peer max" \
   "ours deg" "peer deg"
@@ -222,7 +223,7 @@ for run in "${runs[@]}"; do
   set=${run%+*}
   ours_runs=("$WORK/$run-ours/model/sparse")
   peer_runs=("$WORK/$run-colmap/sparse")
-  for seed in $(seq 1 $((${SEEDS:-4} - 1))); do
+  for seed in $(seq 1 $((seeds - 1))); do
     "$bin" reconstruct "$data/$set/images" "$WORK/$run-seed$seed-ours" --intrinsics "$data/$set/K.txt" --seed "$seed" \
       > /dev/null 2>&1 || echo "ours failed at seed $seed" >&2
     colmap_steps "$set" "$WORK/$run-seed$seed-colmap" K "$seed" > /dev/null 2>&1
